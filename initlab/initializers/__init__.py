@@ -1,0 +1,47 @@
+"""Every initializer factory; each returns a pure ``init(key, shape, dtype)``."""
+
+from initlab.initializers._core import InitFn
+from initlab.initializers.basic import (
+    constant,
+    ones,
+    random_normal,
+    random_uniform,
+    truncated_normal,
+    zeros,
+)
+from initlab.initializers.structured import (
+    delta_orthogonal,
+    dirac,
+    identity,
+    orthogonal,
+    sparse,
+)
+from initlab.initializers.torch import (
+    gain,
+    kaiming_normal,
+    kaiming_uniform,
+    torch_default,
+    torch_default_bias,
+    xavier_normal,
+    xavier_uniform,
+)
+from initlab.initializers.variance import (
+    TRUNCATED_STD,
+    fans,
+    glorot_normal,
+    glorot_uniform,
+    he_normal,
+    he_uniform,
+    lecun_normal,
+    lecun_uniform,
+    variance_scaling,
+)
+
+__all__ = [
+    "TRUNCATED_STD", "InitFn", "constant", "delta_orthogonal", "dirac", "fans",
+    "gain", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
+    "identity", "kaiming_normal", "kaiming_uniform", "lecun_normal",
+    "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
+    "sparse", "torch_default", "torch_default_bias", "truncated_normal",
+    "variance_scaling", "xavier_normal", "xavier_uniform", "zeros",
+]  # fmt: skip
