@@ -93,9 +93,7 @@ def check_shape(shape: Any, name: str) -> tuple[int, ...]:
                 "Pass concrete sizes such as (64, 128)."
             )
         if d < 0:
-            raise ValueError(
-                f"{name}: dimensions must be >= 0; got shape {shape!r}."
-            )
+            raise ValueError(f"{name}: dimensions must be >= 0; got shape {shape!r}.")
         out.append(int(d))
     return tuple(out)
 

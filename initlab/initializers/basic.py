@@ -25,8 +25,12 @@ def zeros() -> InitFn:
     Example:
       >>> nnx.Linear(4, 3, bias_init=initlab.zeros(), rngs=nnx.Rngs(0))
     """
-    return InitFn("zeros", {}, lambda key, shape, dtype: jnp.zeros(shape, dtype),
-                  dtypes=REAL_OR_COMPLEX)
+    return InitFn(
+        "zeros",
+        {},
+        lambda key, shape, dtype: jnp.zeros(shape, dtype),
+        dtypes=REAL_OR_COMPLEX,
+    )
 
 
 def ones() -> InitFn:
@@ -35,8 +39,12 @@ def ones() -> InitFn:
     Example:
       >>> initlab.ones()(jax.random.key(0), (3,))   # [1., 1., 1.]
     """
-    return InitFn("ones", {}, lambda key, shape, dtype: jnp.ones(shape, dtype),
-                  dtypes=REAL_OR_COMPLEX)
+    return InitFn(
+        "ones",
+        {},
+        lambda key, shape, dtype: jnp.ones(shape, dtype),
+        dtypes=REAL_OR_COMPLEX,
+    )
 
 
 def constant(value: float = 0.0) -> InitFn:

@@ -67,8 +67,9 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> InitFn:
         q = q.T.reshape((cols, *rest))
         return jnp.moveaxis(q, 0, column_axis).astype(dtype)
 
-    return InitFn(name, {"gain": gain, "column_axis": column_axis}, draw,
-                  check_shape=check)
+    return InitFn(
+        name, {"gain": gain, "column_axis": column_axis}, draw, check_shape=check
+    )
 
 
 def identity(gain: float = 1.0) -> InitFn:
@@ -193,8 +194,9 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> InitFn:
         w = jnp.zeros(shape, dtype)
         return w.at[centre].set(ortho(key, shape[-2:], dtype))
 
-    return InitFn(name, {"scale": scale, "column_axis": column_axis}, draw,
-                  check_shape=check)
+    return InitFn(
+        name, {"scale": scale, "column_axis": column_axis}, draw, check_shape=check
+    )
 
 
 def sparse(sparsity: float, stddev: float = 0.01) -> InitFn:
@@ -242,5 +244,6 @@ def sparse(sparsity: float, stddev: float = 0.01) -> InitFn:
         )
         return jnp.where(ranks < num_zeros, 0.0, values).astype(dtype)
 
-    return InitFn(name, {"sparsity": sparsity, "stddev": stddev}, draw,
-                  check_shape=check)
+    return InitFn(
+        name, {"sparsity": sparsity, "stddev": stddev}, draw, check_shape=check
+    )

@@ -52,8 +52,9 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     return 1.0
 
 
-def _fan_uniform_or_normal(name, std_of, distribution, in_axis, out_axis,
-                           batch_axis, config):
+def _fan_uniform_or_normal(
+    name, std_of, distribution, in_axis, out_axis, batch_axis, config
+):
     batch_axis = check_layout(in_axis, out_axis, batch_axis, name)
 
     def check(shape):
@@ -71,8 +72,16 @@ def _fan_uniform_or_normal(name, std_of, distribution, in_axis, out_axis,
     return InitFn(name, config, draw, check_shape=check)
 
 
-def _kaiming(name, distribution, negative_slope, mode, nonlinearity, in_axis,
-             out_axis, batch_axis):
+def _kaiming(
+    name,
+    distribution,
+    negative_slope,
+    mode,
+    nonlinearity,
+    in_axis,
+    out_axis,
+    batch_axis,
+):
     negative_slope = number(negative_slope, "negative_slope", name)
     mode = choice(mode, ("fan_in", "fan_out"), "mode", name)
     g = gain(nonlinearity, negative_slope)
@@ -81,8 +90,9 @@ def _kaiming(name, distribution, negative_slope, mode, nonlinearity, in_axis,
         return g / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
     config = dict(negative_slope=negative_slope, mode=mode, nonlinearity=nonlinearity)
-    return _fan_uniform_or_normal(name, std_of, distribution, in_axis, out_axis,
-                                  batch_axis, config)
+    return _fan_uniform_or_normal(
+        name, std_of, distribution, in_axis, out_axis, batch_axis, config
+    )
 
 
 def kaiming_uniform(
@@ -112,8 +122,16 @@ def kaiming_uniform(
     References:
       He et al., ICCV 2015; PyTorch ``torch.nn.init.kaiming_uniform_``.
     """
-    return _kaiming("kaiming_uniform", "uniform", negative_slope, mode,
-                    nonlinearity, in_axis, out_axis, batch_axis)
+    return _kaiming(
+        "kaiming_uniform",
+        "uniform",
+        negative_slope,
+        mode,
+        nonlinearity,
+        in_axis,
+        out_axis,
+        batch_axis,
+    )
 
 
 def kaiming_normal(
@@ -135,8 +153,16 @@ def kaiming_normal(
     References:
       He et al., ICCV 2015; PyTorch ``torch.nn.init.kaiming_normal_``.
     """
-    return _kaiming("kaiming_normal", "normal", negative_slope, mode,
-                    nonlinearity, in_axis, out_axis, batch_axis)
+    return _kaiming(
+        "kaiming_normal",
+        "normal",
+        negative_slope,
+        mode,
+        nonlinearity,
+        in_axis,
+        out_axis,
+        batch_axis,
+    )
 
 
 def _xavier(name, distribution, gain_, in_axis, out_axis, batch_axis):
@@ -145,18 +171,24 @@ def _xavier(name, distribution, gain_, in_axis, out_axis, batch_axis):
     def std_of(fan_in, fan_out):
         return gain_ * math.sqrt(2.0 / (fan_in + fan_out))
 
-    return _fan_uniform_or_normal(name, std_of, distribution, in_axis, out_axis,
-                                  batch_axis, {"gain": gain_})
+    return _fan_uniform_or_normal(
+        name, std_of, distribution, in_axis, out_axis, batch_axis, {"gain": gain_}
+    )
 
 
-def xavier_uniform(gain: float = 1.0, in_axis: int = -2, out_axis: int = -1,
-                   batch_axis: Sequence[int] = ()) -> InitFn:
+def xavier_uniform(
+    gain: float = 1.0,
+    in_axis: int = -2,
+    out_axis: int = -1,
+    batch_axis: Sequence[int] = (),
+) -> InitFn:
     """PyTorch's ``xavier_uniform_``: U(-b, b), ``b = gain sqrt(6/(fan_in+fan_out))``.
 
     With gain 1 it is ``glorot_uniform``.
 
     Example:
-      >>> w = initlab.xavier_uniform(gain=initlab.gain("tanh"))(jax.random.key(0), (8, 4))
+      >>> init = initlab.xavier_uniform(gain=initlab.gain("tanh"))
+      >>> w = init(jax.random.key(0), (8, 4))
 
     References:
       Glorot & Bengio, AISTATS 2010; PyTorch ``torch.nn.init.xavier_uniform_``.
@@ -164,8 +196,12 @@ def xavier_uniform(gain: float = 1.0, in_axis: int = -2, out_axis: int = -1,
     return _xavier("xavier_uniform", "uniform", gain, in_axis, out_axis, batch_axis)
 
 
-def xavier_normal(gain: float = 1.0, in_axis: int = -2, out_axis: int = -1,
-                  batch_axis: Sequence[int] = ()) -> InitFn:
+def xavier_normal(
+    gain: float = 1.0,
+    in_axis: int = -2,
+    out_axis: int = -1,
+    batch_axis: Sequence[int] = (),
+) -> InitFn:
     """PyTorch's ``xavier_normal_``: ``N(0, gain^2 2/(fan_in+fan_out))``, untruncated.
 
     Keras's ``glorot_normal`` truncates; this does not.
@@ -179,8 +215,9 @@ def xavier_normal(gain: float = 1.0, in_axis: int = -2, out_axis: int = -1,
     return _xavier("xavier_normal", "normal", gain, in_axis, out_axis, batch_axis)
 
 
-def torch_default(in_axis: int = -2, out_axis: int = -1,
-                  batch_axis: Sequence[int] = ()) -> InitFn:
+def torch_default(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] = ()
+) -> InitFn:
     """PyTorch's default Linear/Conv weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
     PyTorch calls ``kaiming_uniform_(w, a=sqrt(5))``: gain sqrt(1/3), so the
@@ -195,11 +232,13 @@ def torch_default(in_axis: int = -2, out_axis: int = -1,
     References:
       PyTorch ``nn.Linear.reset_parameters``.
     """
+
     def std_of(fan_in, fan_out):
         return 1.0 / math.sqrt(3.0 * fan_in)
 
-    return _fan_uniform_or_normal("torch_default", std_of, "uniform", in_axis,
-                                  out_axis, batch_axis, {})
+    return _fan_uniform_or_normal(
+        "torch_default", std_of, "uniform", in_axis, out_axis, batch_axis, {}
+    )
 
 
 def torch_default_bias(

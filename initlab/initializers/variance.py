@@ -219,7 +219,9 @@ def _specialise(name, scale, mode, distribution, in_axis, out_axis, batch_axis):
     init = variance_scaling(
         scale, mode, distribution, in_axis, out_axis, batch_axis, _name=name
     )
-    init.config = dict(in_axis=in_axis, out_axis=out_axis, batch_axis=init.config["batch_axis"])
+    init.config = dict(
+        in_axis=in_axis, out_axis=out_axis, batch_axis=init.config["batch_axis"]
+    )
     return init
 
 
@@ -235,7 +237,9 @@ def lecun_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitF
     References:
       LeCun, Bottou, Orr & Müller, "Efficient BackProp", 1998.
     """
-    return _specialise("lecun_uniform", 1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "lecun_uniform", 1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis
+    )
 
 
 def lecun_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
@@ -251,7 +255,9 @@ def lecun_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn
       LeCun et al., "Efficient BackProp", 1998; Klambauer et al., "Self-Normalizing
       Neural Networks", NeurIPS 2017.
     """
-    return _specialise("lecun_normal", 1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "lecun_normal", 1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis
+    )
 
 
 def glorot_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
@@ -267,7 +273,9 @@ def glorot_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> Init
       Glorot & Bengio, "Understanding the difficulty of training deep feedforward
       neural networks", AISTATS 2010.
     """
-    return _specialise("glorot_uniform", 1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "glorot_uniform", 1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis
+    )
 
 
 def glorot_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
@@ -282,7 +290,15 @@ def glorot_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitF
     References:
       Glorot & Bengio, AISTATS 2010.
     """
-    return _specialise("glorot_normal", 1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "glorot_normal",
+        1.0,
+        "fan_avg",
+        "truncated_normal",
+        in_axis,
+        out_axis,
+        batch_axis,
+    )
 
 
 def he_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
@@ -296,7 +312,9 @@ def he_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
     References:
       He, Zhang, Ren & Sun, "Delving Deep into Rectifiers", ICCV 2015.
     """
-    return _specialise("he_uniform", 2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "he_uniform", 2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis
+    )
 
 
 def he_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
@@ -311,4 +329,6 @@ def he_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
     References:
       He et al., ICCV 2015.
     """
-    return _specialise("he_normal", 2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis)
+    return _specialise(
+        "he_normal", 2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis
+    )

@@ -1,0 +1,301 @@
+"""The per-restart record of a run: curves, finals, coordinates; Parquet."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TIDY_COLUMNS = ("initializer", "restart", "init_seed", "data_seed", "step", "metric",
+                "value")  # fmt: skip
+
+
+@dataclasses.dataclass
+class Outcomes:
+    """Every restart's learning curves and final metrics, with its coordinates.
+
+    Row ``r`` of every per-restart array is one restart. ``R`` = number of
+    restarts over all initializers, ``E`` = number of evaluations.
+
+    Attributes:
+      initializer: (R,) str, the label of the restart's initializer.
+      restart: (R,) int, the restart's index within its initializer.
+      init_seed: (R,) int, index folded into the init key stream.
+      data_seed: (R,) int, index folded into the data-order key stream.
+      steps: (E,) int, training steps at which curves were evaluated (0 = init).
+      curves: metric -> (R, E) float, e.g. "train_loss", "test_accuracy".
+      final: metric -> (R,) float, the metric after the last step.
+      diverged: (R,) bool, the loss became non-finite (restart frozen then).
+      diverged_step: (R,) int, first step with a non-finite loss, -1 if none.
+      steps_to_target: (R,) int, first evaluated step reaching the target, -1
+        if never (all -1 when no target was given).
+      metadata: run description (task, model, optimizer, steps, design, seed,
+        versions, wall time, initializer configs, target, which metrics are
+        better high).
+      per_example: optional name -> (R, M) arrays, e.g. "test_correct".
+      initial_params, final_params: optional pytrees with a leading (R,) axis
+        (kept in memory only, not saved).
+    """
+
+    initializer: np.ndarray
+    restart: np.ndarray
+    init_seed: np.ndarray
+    data_seed: np.ndarray
+    steps: np.ndarray
+    curves: dict[str, np.ndarray]
+    final: dict[str, np.ndarray]
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    steps_to_target: np.ndarray
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    per_example: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    initial_params: Any = None
+    final_params: Any = None
+
+    def __post_init__(self):
+        r = len(self.initializer)
+        e = len(self.steps)
+        for name in ("restart", "init_seed", "data_seed", "diverged", "diverged_step",
+                     "steps_to_target"):  # fmt: skip
+            if len(getattr(self, name)) != r:
+                raise ValueError(
+                    f"Outcomes: {name} has {len(getattr(self, name))} rows, "
+                    f"initializer has {r}."
+                )
+        for metric, curve in self.curves.items():
+            if np.shape(curve) != (r, e):
+                raise ValueError(
+                    f"Outcomes: curve {metric!r} has shape {np.shape(curve)}, "
+                    f"expected (restarts, evals) = {(r, e)}."
+                )
+        for metric, value in self.final.items():
+            if np.shape(value) != (r,):
+                raise ValueError(
+                    f"Outcomes: final {metric!r} has shape {np.shape(value)}, "
+                    f"expected ({r},)."
+                )
+
+    def __len__(self) -> int:
+        return len(self.initializer)
+
+    @property
+    def labels(self) -> list[str]:
+        """Initializer labels in the order they first appear."""
+        return list(dict.fromkeys(self.initializer.tolist()))
+
+    @property
+    def metrics(self) -> list[str]:
+        """Names of the final metrics."""
+        return list(self.final)
+
+    def higher_is_better(self, metric: str) -> bool:
+        """Whether larger values of ``metric`` are better (accuracy) or not (loss)."""
+        table = self.metadata.get("higher_is_better", {})
+        return bool(table.get(metric, "accuracy" in metric))
+
+    def values(
+        self, metric: str, initializer: str | None = None, *, include_diverged=False
+    ) -> np.ndarray:
+        """Final ``metric`` per restart (restart axis first), diverged left out.
+
+        Args:
+          metric: a name in ``self.metrics``.
+          initializer: a label, or None for all restarts.
+          include_diverged: keep diverged restarts (their values may be non-finite).
+
+        Raises:
+          KeyError: unknown metric or initializer label.
+        """
+        if metric not in self.final:
+            raise KeyError(f"unknown metric {metric!r}; available: {self.metrics}.")
+        mask = np.ones(len(self), bool)
+        if initializer is not None:
+            if initializer not in self.labels:
+                raise KeyError(
+                    f"unknown initializer {initializer!r}; available: {self.labels}."
+                )
+            mask &= self.initializer == initializer
+        if not include_diverged:
+            mask &= ~self.diverged
+        return np.asarray(self.final[metric])[mask]
+
+    def select(self, rows: np.ndarray) -> Outcomes:
+        """The outcomes of a subset of restarts (boolean mask or indices)."""
+        rows = np.asarray(rows)
+        take = lambda a: np.asarray(a)[rows]  # noqa: E731
+        return dataclasses.replace(
+            self,
+            initializer=take(self.initializer),
+            restart=take(self.restart),
+            init_seed=take(self.init_seed),
+            data_seed=take(self.data_seed),
+            curves={k: take(v) for k, v in self.curves.items()},
+            final={k: take(v) for k, v in self.final.items()},
+            diverged=take(self.diverged),
+            diverged_step=take(self.diverged_step),
+            steps_to_target=take(self.steps_to_target),
+            per_example={k: take(v) for k, v in self.per_example.items()},
+            initial_params=None,
+            final_params=None,
+        )
+
+    @staticmethod
+    def concatenate(parts: list[Outcomes]) -> Outcomes:
+        """Joins outcomes with the same steps and metrics along the restart axis."""
+        if not parts:
+            raise ValueError("Outcomes.concatenate: nothing to join.")
+        first = parts[0]
+        for p in parts[1:]:
+            if not np.array_equal(p.steps, first.steps) or set(p.curves) != set(
+                first.curves
+            ):
+                raise ValueError(
+                    "Outcomes.concatenate: parts differ in steps or metrics."
+                )
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        return Outcomes(
+            initializer=cat("initializer"),
+            restart=cat("restart"),
+            init_seed=cat("init_seed"),
+            data_seed=cat("data_seed"),
+            steps=first.steps,
+            curves={
+                k: np.concatenate([p.curves[k] for p in parts]) for k in first.curves
+            },
+            final={k: np.concatenate([p.final[k] for p in parts]) for k in first.final},
+            diverged=cat("diverged"),
+            diverged_step=cat("diverged_step"),
+            steps_to_target=cat("steps_to_target"),
+            metadata=first.metadata,
+            per_example={
+                k: np.concatenate([p.per_example[k] for p in parts])
+                for k in first.per_example
+            },
+        )
+
+    def finals(self) -> pd.DataFrame:
+        """One row per restart: coordinates, divergence, and every final metric."""
+        frame = pd.DataFrame(
+            {
+                "initializer": self.initializer,
+                "restart": self.restart,
+                "init_seed": self.init_seed,
+                "data_seed": self.data_seed,
+                "diverged": self.diverged,
+                "diverged_step": self.diverged_step,
+                "steps_to_target": self.steps_to_target,
+            }
+        )
+        for metric, value in self.final.items():
+            frame[metric] = np.asarray(value)
+        return frame
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The tidy table: initializer, restart, seeds, step, metric, value.
+
+        One row per restart x evaluation step x metric, from the learning curves.
+        Readable by pandas, polars or DuckDB once saved.
+        """
+        r, e = len(self), len(self.steps)
+        frames = []
+        for metric, curve in self.curves.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "initializer": np.repeat(self.initializer, e),
+                        "restart": np.repeat(self.restart, e),
+                        "init_seed": np.repeat(self.init_seed, e),
+                        "data_seed": np.repeat(self.data_seed, e),
+                        "step": np.tile(self.steps, r),
+                        "metric": metric,
+                        "value": np.asarray(curve, np.float64).reshape(-1),
+                    }
+                )
+            )
+        if not frames:
+            return pd.DataFrame(columns=list(TIDY_COLUMNS))
+        return pd.concat(frames, ignore_index=True)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Writes a Parquet file (curves + per-restart columns + metadata), atomically.
+
+        Args:
+          path: file path, conventionally ``results.parquet``.
+
+        Returns:
+          The path written.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = self.finals()
+        for metric, curve in self.curves.items():
+            frame[f"curve:{metric}"] = list(np.asarray(curve, np.float64))
+        for name, arr in self.per_example.items():
+            frame[f"example:{name}"] = list(np.asarray(arr))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        meta = {
+            "steps": np.asarray(self.steps).tolist(),
+            "curves": list(self.curves),
+            "final": list(self.final),
+            "per_example": {
+                k: str(np.asarray(v).dtype) for k, v in self.per_example.items()
+            },
+            "metadata": self.metadata,
+        }
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"initlab": json.dumps(meta, default=str)}
+        )
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Outcomes:
+        """Reads what :meth:`save` wrote (a file, or a folder with results.parquet)."""
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / "results.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"Outcomes.load: no file {path}.")
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(b"initlab")
+        if raw is None:
+            raise ValueError(f"Outcomes.load: {path} was not written by initlab.")
+        meta = json.loads(raw)
+        frame = table.to_pandas()
+        r = len(frame)
+        e = len(meta["steps"])
+
+        def stack(col, dtype):
+            if r == 0:
+                return np.zeros((0, e), dtype)
+            return np.stack([np.asarray(v, dtype) for v in frame[col]])
+
+        return cls(
+            initializer=frame["initializer"].to_numpy(dtype=object).astype(str),
+            restart=frame["restart"].to_numpy(np.int64),
+            init_seed=frame["init_seed"].to_numpy(np.int64),
+            data_seed=frame["data_seed"].to_numpy(np.int64),
+            steps=np.asarray(meta["steps"], np.int64),
+            curves={m: stack(f"curve:{m}", np.float64) for m in meta["curves"]},
+            final={m: frame[m].to_numpy(np.float64) for m in meta["final"]},
+            diverged=frame["diverged"].to_numpy(bool),
+            diverged_step=frame["diverged_step"].to_numpy(np.int64),
+            steps_to_target=frame["steps_to_target"].to_numpy(np.int64),
+            metadata=meta["metadata"],
+            per_example={
+                k: np.stack([np.asarray(v) for v in frame[f"example:{k}"]]).astype(dt)
+                for k, dt in meta["per_example"].items()
+            },
+        )
