@@ -10,6 +10,7 @@ from typing import Any
 
 from initlab import initializers as I
 from initlab.initializers import InitFn
+from initlab.initializers import literature as L
 
 # name -> factory. Every factory returns an InitFn.
 REGISTRY: dict[str, Callable[..., InitFn]] = {
@@ -37,6 +38,16 @@ REGISTRY: dict[str, Callable[..., InitFn]] = {
     "dirac": I.dirac,
     "delta_orthogonal": I.delta_orthogonal,
     "sparse": I.sparse,
+    "zero_init": L.zero_init,
+    "depth_scaled": L.depth_scaled,
+    "fixup": L.fixup,
+    "gpt2_residual": L.gpt2_residual,
+    "depth_schedule": L.depth_schedule,
+    "edge_of_chaos": L.edge_of_chaos,
+    "edge_of_chaos_bias": L.edge_of_chaos_bias,
+    "gabor": L.gabor,
+    "dct": L.dct,
+    "haar": L.haar,
 }
 
 # The seed's list: Keras's built-in initializers, in Keras's order.
@@ -80,6 +91,20 @@ FORMULAS: dict[str, str] = {
     "elsewhere; 3-5-D, in ≤ out (scale=1)",
     "sparse": "N(0, stddev²) with ⌈sparsity·out⌉ zeros per row (stddev=0.01; "
     "sparsity required)",
+    "zero_init": "ZerO: I (in=out), partial I (in>out), 2^{-(m-1)/2}·H_m[:in,:out] "
+    "(in<out, m=⌈log2 out⌉); conv: centre tap; deterministic",
+    "depth_scaled": "scale · init(key, shape) (init and scale required)",
+    "fixup": "L^{-1/(2m-2)} · init, L residual branches of m layers (init, "
+    "num_branches required; m=2)",
+    "gpt2_residual": "init / √(2L), L blocks (init=N(0, 0.02²); num_blocks required)",
+    "depth_schedule": "s_l · init, s_l from min_scale to max_scale over depth "
+    "(increasing, 0.5, 2.0, geometric; init, layer, depth required)",
+    "edge_of_chaos": "N(0, σ_w²/fan_in), σ_w solves χ₁ = 1 (sigma_b=0, tanh)",
+    "edge_of_chaos_bias": "N(0, σ_b²) (sigma_b=0)",
+    "gabor": "unit-norm Gabor filters, (freq × orientation × phase) bank; 1-/2-D "
+    "conv ((0.125, 0.25), 4, σ=0.56/f, phases (0, π/2))",
+    "dct": "orthonormal DCT-II filter bank, low frequency first; conv kernels",
+    "haar": "orthonormal Haar wavelet filter bank; conv kernels, sizes 2^n",
 }
 
 # Keras's string shortcuts and class names that snake_case does not reach.
