@@ -66,8 +66,9 @@ def test_summarize_intervals_are_scipy_bootstrap(method):
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 def test_bootstrap_ci_agrees_with_scipy(method):
-    low, high = stats.bootstrap_ci(X40, np.median, rng=3, n_resamples=999,
-                                   method=method)  # fmt: skip
+    low, high = stats.bootstrap_ci(
+        X40, np.median, rng=3, n_resamples=999, method=method
+    )
     ref = scipy.stats.bootstrap(
         (X40,),
         np.median,
@@ -83,8 +84,9 @@ def test_stratified_bootstrap_with_one_group_is_scipys(method):
     # One stratum = ordinary bootstrap with the same index draws, so our own
     # stratified code (percentile and BCa) must reproduce scipy exactly.
     groups = np.full(X40.size, "g")
-    got = stats.bootstrap_ci(X40, _mean_median_iqm, rng=5, n_resamples=700,
-                             method=method, groups=groups)  # fmt: skip
+    got = stats.bootstrap_ci(
+        X40, _mean_median_iqm, rng=5, n_resamples=700, method=method, groups=groups
+    )
     ref = scipy.stats.bootstrap(
         (X40,),
         _mean_median_iqm,
@@ -102,8 +104,9 @@ def test_stratified_bootstrap_keeps_group_sizes():
     values = np.array([0, 0, 0, 1, 1, 1, 1, 1], float)
     groups = values.astype(int)
     for method in ("percentile", "bca"):
-        low, high = stats.bootstrap_ci(values, np.mean, rng=0, groups=groups,
-                                       method=method)  # fmt: skip
+        low, high = stats.bootstrap_ci(
+            values, np.mean, rng=0, groups=groups, method=method
+        )
         assert low == high == 5 / 8
     low, high = stats.bootstrap_ci(values, np.mean, rng=0)
     assert low < 5 / 8 < high
@@ -125,10 +128,10 @@ def test_bootstrap_statistic_without_axis_argument():
         return float(np.mean(v))
 
     for groups in (None, np.zeros(40)):
-        slow = stats.bootstrap_ci(X40, plain_mean, rng=4, n_resamples=200,
-                                  groups=groups)  # fmt: skip
-        fast = stats.bootstrap_ci(X40, np.mean, rng=4, n_resamples=200,
-                                  groups=groups)  # fmt: skip
+        slow = stats.bootstrap_ci(
+            X40, plain_mean, rng=4, n_resamples=200, groups=groups
+        )
+        fast = stats.bootstrap_ci(X40, np.mean, rng=4, n_resamples=200, groups=groups)
         assert slow == pytest.approx(fast, rel=1e-12)
 
 
@@ -198,8 +201,7 @@ def test_best_of_k_matches_enumeration(n, replace):
     got = stats.expected_best_of_k(values, ks, replace=replace)
     want = [_brute_best(values, k, replace) for k in ks]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    got = stats.expected_best_of_k(values, ks, replace=replace,
-                                   higher_is_better=False)  # fmt: skip
+    got = stats.expected_best_of_k(values, ks, replace=replace, higher_is_better=False)
     want = [_brute_best(values, k, replace, best=min) for k in ks]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -222,10 +224,12 @@ def test_best_of_k_ci():
     assert np.all(low < est) and np.all(est < high)
     again = stats.best_of_k_ci(X40, [1, 5, 10], rng=0, n_resamples=500)
     np.testing.assert_array_equal(low, again[1])
-    est, low, high = stats.best_of_k_ci(X40, [5], rng=0, higher_is_better=False,
-                                        method="bca", n_resamples=500)  # fmt: skip
-    assert est[0] == pytest.approx(stats.expected_best_of_k(X40, 5,
-                                                            higher_is_better=False))  # fmt: skip
+    est, low, high = stats.best_of_k_ci(
+        X40, [5], rng=0, higher_is_better=False, method="bca", n_resamples=500
+    )
+    assert est[0] == pytest.approx(
+        stats.expected_best_of_k(X40, 5, higher_is_better=False)
+    )
     assert low[0] < est[0] < high[0]
 
 
@@ -253,8 +257,13 @@ def test_probability_of_improvement_is_mann_whitney_u():
         d = a[..., :, None] - b[..., None, :]
         return np.mean(d > 0, axis=(-2, -1)) + 0.5 * np.mean(d == 0, axis=(-2, -1))
 
-    ref = scipy.stats.bootstrap((x, y), brute, n_resamples=400, method="percentile",
-                                rng=np.random.default_rng(9)).confidence_interval  # fmt: skip
+    ref = scipy.stats.bootstrap(
+        (x, y),
+        brute,
+        n_resamples=400,
+        method="percentile",
+        rng=np.random.default_rng(9),
+    ).confidence_interval
     assert (low, high) == pytest.approx((ref.low, ref.high), rel=1e-12)
     assert low < p < high
     p_b, low_b, high_b = stats.probability_of_improvement(x, y, rng=9, method="bca")
@@ -266,8 +275,7 @@ def test_performance_profile_hand_case():
     np.testing.assert_array_equal(frac, [1.0, 0.5, 0.5, 0.0])  # strict ">"
     assert (low[1], high[1]) == pytest.approx(_wilson_by_hand(2, 4, 0.95))
     assert low[3] == 0.0 and 0 < high[3] < 1 and high[0] == 1.0 and low[0] < 1
-    frac, _, _ = stats.performance_profile([1, 2, 3, 4], [2, 9],
-                                           higher_is_better=False)  # fmt: skip
+    frac, _, _ = stats.performance_profile([1, 2, 3, 4], [2, 9], higher_is_better=False)
     np.testing.assert_array_equal(frac, [0.25, 1.0])
 
 
@@ -317,8 +325,9 @@ def test_variance_components_recover_simulated(n_rep):
         + rng.normal(0, math.sqrt(var["inter"]), (n_init, n_data, 1))
         + rng.normal(0, math.sqrt(var["resid"]), (n_init, n_data, n_rep))
     )
-    vc = stats.variance_components(y if n_rep > 1 else y[..., 0], rng=1,
-                                   n_resamples=400)  # fmt: skip
+    vc = stats.variance_components(
+        y if n_rep > 1 else y[..., 0], rng=1, n_resamples=400
+    )
     truth = [var["init"], var["data"]]
     truth += [var["inter"], var["resid"]] if n_rep > 1 else [var["resid"]]
     true_share = np.array(truth) / sum(truth)
@@ -392,8 +401,9 @@ def make_outcomes(accuracy=None, diverged=None):
     r = len(labels)
     rng = np.random.default_rng(0)
     if accuracy is None:
-        accuracy = np.concatenate([rng.uniform(0.8, 0.9, 6), rng.uniform(0.5, 0.95, 6),
-                                   np.full(6, np.nan)])  # fmt: skip
+        accuracy = np.concatenate(
+            [rng.uniform(0.8, 0.9, 6), rng.uniform(0.5, 0.95, 6), np.full(6, np.nan)]
+        )
     if diverged is None:
         diverged = np.array([False] * 6 + [True, True] + [False] * 4 + [True] * 6)
     accuracy = np.where(diverged, np.nan, accuracy)
@@ -415,8 +425,9 @@ def make_outcomes(accuracy=None, diverged=None):
 
 def test_summary_table():
     out = make_outcomes()
-    table = stats.summary_table(out, "test_accuracy", rng=0, target=0.85, k=3,
-                                n_resamples=300)  # fmt: skip
+    table = stats.summary_table(
+        out, "test_accuracy", rng=0, target=0.85, k=3, n_resamples=300
+    )
     assert table["initializer"].tolist() == ["a", "b", "c"]
     assert table["n"].tolist() == [6, 4, 0]
     assert table["diverged"].tolist() == [0, 2, 6]
@@ -430,16 +441,18 @@ def test_summary_table():
     assert row_a["best_of_3"] == pytest.approx(stats.expected_best_of_k(a, 3))
     assert row_a["mean_low"] < row_a["mean"] < row_a["mean_high"]
     assert row_c[["mean", "iqm", "best_of_3", "success_rate"]].isna().all()
-    again = stats.summary_table(out, "test_accuracy", rng=0, target=0.85, k=3,
-                                n_resamples=300)  # fmt: skip
+    again = stats.summary_table(
+        out, "test_accuracy", rng=0, target=0.85, k=3, n_resamples=300
+    )
     assert table.equals(again)
     assert "success_rate" not in stats.summary_table(out, "test_accuracy", rng=0)
 
 
 def test_summary_table_lower_is_better_metric():
     out = make_outcomes()
-    table = stats.summary_table(out, "test_loss", rng=0, target=0.15, k=2,
-                                n_resamples=200)  # fmt: skip
+    table = stats.summary_table(
+        out, "test_loss", rng=0, target=0.15, k=2, n_resamples=200
+    )
     loss_a = out.values("test_loss", "a")
     assert table.iloc[0]["success_rate"] == np.mean(loss_a <= 0.15)
     assert table.iloc[0]["best_of_2"] == pytest.approx(
