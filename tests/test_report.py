@@ -1,0 +1,159 @@
+"""Tests of initlab.report: every file is written and every link resolves."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from initlab import report
+from initlab.outcomes import Outcomes
+
+LABELS = ["he_normal", "glorot_uniform", "zeros"]
+
+
+def grid_outcomes(n_init=5, n_data=4, diverged=(22, 25), accuracy=True):
+    """3 initializers x (n_init x n_data) seed grid, curves, per-example results."""
+    rng = np.random.default_rng(1)
+    n = n_init * n_data
+    labels = np.repeat(LABELS, n)
+    r = labels.size
+    steps = np.arange(0, 51, 10)
+    init_seed = np.tile(np.arange(n) // n_data, 3)
+    data_seed = np.tile(np.arange(n) % n_data, 3)
+    skill = (np.repeat([0.9, 0.85, 0.3], n) + 0.03 * rng.normal(size=n_init)[init_seed]
+             + 0.01 * rng.normal(size=r))  # fmt: skip
+    t = steps[None, :] / 50
+    loss = 2.3 * np.exp(-3 * t * skill[:, None])
+    acc = 0.1 + (skill[:, None] - 0.1) * (1 - np.exp(-5 * t))
+    div = np.zeros(r, bool)
+    div[list(diverged)] = True
+    loss[div, 3:] = np.nan
+    curves = {"train_loss": loss, "test_loss": loss * 1.1}
+    final = {"train_loss": loss[:, -1], "test_loss": loss[:, -1] * 1.1}
+    if accuracy:
+        curves["test_accuracy"] = acc
+        final["test_accuracy"] = np.where(div, np.nan, acc[:, -1])
+    return Outcomes(
+        initializer=labels,
+        restart=np.tile(np.arange(n), 3),
+        init_seed=init_seed,
+        data_seed=data_seed,
+        steps=steps,
+        curves=curves,
+        final=final,
+        diverged=div,
+        diverged_step=np.where(div, 30, -1),
+        steps_to_target=np.full(r, -1),
+        metadata={"task": "synthetic", "optimizer": {"name": "sgd", "lr": 0.1}},
+        per_example={"test_correct": rng.uniform(size=(r, 40)) < skill[:, None]},
+    )
+
+
+def md_table_rows(md):
+    lines = md.split("## Summary")[1].strip().splitlines()
+    table = [ln for ln in lines if ln.startswith("|")]
+    return table[2:]  # drop header and separator
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    layers = pd.DataFrame(
+        [
+            {"initializer": "lecun_normal", "layer": i, "statistic": "act_std",
+             "value": 1.0 + i}
+            for i in range(3)
+        ]
+    )  # fmt: skip
+    path = report.write_report(grid_outcomes(), out, target=0.8, rng=0,
+                               n_resamples=300, layer_stats=layers)  # fmt: skip
+    return path
+
+
+def test_report_folder_has_every_file(written):
+    for name in ("results.parquet", "report.md", "report.html"):
+        assert (written / name).stat().st_size > 0
+    pngs = sorted(p.name for p in (written / "figures").glob("*.png"))
+    for name in ("distributions", "ecdf", "profiles", "best_of_k",
+                 "curves_train_loss", "curves_test_accuracy", "variance_he_normal",
+                 "variance_zeros", "layer_act_std"):  # fmt: skip
+        assert f"{name}.png" in pngs
+    # dpi 100 at 6.4 x 4 in: small files
+    assert all((written / "figures" / p).stat().st_size < 150_000 for p in pngs)
+    back = Outcomes.load(written)
+    assert len(back) == 60 and back.labels == LABELS
+
+
+def test_html_images_exist_and_all_are_linked(written):
+    page = (written / "report.html").read_text()
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert srcs and all((written / s).is_file() for s in srcs)
+    pngs = {f"figures/{p.name}" for p in (written / "figures").glob("*.png")}
+    assert set(srcs) == pngs
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    cells = re.findall(r"<tr>\s*<td>([^<]*)</td>", body)
+    assert cells == LABELS  # one row per initializer
+    md = (written / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert set(links) == pngs
+
+
+def test_markdown_content(written):
+    md = (written / "report.md").read_text()
+    rows = md_table_rows(md)
+    assert [r.split("|")[1].strip() for r in rows] == LABELS
+    glorot = [c.strip() for c in rows[1].split("|")[1:-1]]
+    assert glorot[1:3] == ["18", "2"]  # n kept, diverged
+    header = md.split("## Summary")[1].strip().splitlines()[0]
+    for column in ("mean [95% CI]", "IQM [95% CI]", "success rate [95% CI]",
+                   "expected best of 5"):  # fmt: skip
+        assert column in header
+    assert "2 of 60 restarts diverged" in md and "left out" in md
+    assert "Best by IQM: he_normal" in md
+    assert "glorot_uniform: seed grid not decomposed, 2 diverged" in md
+    assert "he_normal (5 init x 4 data seeds)" in md
+    assert "Binomial check" in md
+    assert "**task**: `synthetic`" in md
+
+
+def test_report_is_reproducible(tmp_path):
+    out = grid_outcomes(diverged=())
+    a = report.write_report(out, tmp_path / "a", rng=3, n_resamples=200)
+    b = report.write_report(out, tmp_path / "b", rng=3, n_resamples=200)
+    c = report.write_report(out, tmp_path / "c", rng=4, n_resamples=200)
+    md = [(p / "report.md").read_text() for p in (a, b, c)]
+    assert md[0] == md[1] and md[0] != md[2]
+    assert "No restart diverged" in md[0]
+    assert "success rate" not in md[0]  # no target given
+
+
+def test_default_metric_choice():
+    assert report.default_metric(grid_outcomes()) == "test_accuracy"
+    assert report.default_metric(grid_outcomes(accuracy=False)) == "test_loss"
+    out = grid_outcomes(accuracy=False)
+    out.final = {"train_loss": out.final["train_loss"]}
+    assert report.default_metric(out) == "train_loss"
+    out.final = {}
+    with pytest.raises(ValueError, match="no final metric"):
+        report.default_metric(out)
+
+
+def test_report_with_an_all_diverged_initializer(tmp_path):
+    # every "zeros" restart diverged: its row reads n = 0 with "–" cells.
+    out = grid_outcomes(diverged=range(40, 60))
+    path = report.write_report(out, tmp_path, metric="test_loss", n_resamples=200)
+    rows = md_table_rows((path / "report.md").read_text())
+    zeros = [c.strip() for c in rows[2].split("|")[1:-1]]
+    assert zeros[:3] == ["zeros", "0", "20"] and zeros[3] == "–"
+    assert "nan" not in (path / "report.md").read_text().lower()
+    page = (path / "report.html").read_text()
+    assert all((path / s).is_file() for s in re.findall(r'<img src="([^"]+)"', page))
+
+
+def test_report_bad_input(tmp_path):
+    with pytest.raises(KeyError, match="unknown metric"):
+        report.write_report(grid_outcomes(), tmp_path, metric="nope")
+    empty = grid_outcomes().select(np.zeros(60, bool))
+    with pytest.raises(ValueError, match="no restarts"):
+        report.write_report(empty, tmp_path)
