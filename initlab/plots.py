@@ -53,7 +53,9 @@ def colors(labels: Sequence[str]) -> dict[str, tuple[float, float, float, float]
     unique = sorted(set(map(str, labels)))
     cmap = matplotlib.colormaps["tab10" if len(unique) <= 10 else "tab20"]
     n = cmap.N
-    return {label: tuple(cmap(i % n)) for i, label in enumerate(unique)}
+    return {
+        label: tuple(float(c) for c in cmap(i % n)) for i, label in enumerate(unique)
+    }
 
 
 def _palette(labels: Sequence[str], palette: Mapping[str, Any] | None) -> dict:

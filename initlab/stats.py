@@ -807,7 +807,7 @@ def variance_components(
     n_i, n_j, n_r = y.shape
     rows = gen.integers(0, n_i, (n_resamples, n_i))
     cols = gen.integers(0, n_j, (n_resamples, n_j))
-    chunk = max(1, int(2e7 // y.size))
+    chunk = max(1, int(2e6 // y.size))  # ~16 MB per intermediate array
     boot = np.concatenate(
         [
             _anova(y[rows[s : s + chunk, :, None], cols[s : s + chunk, None, :]])

@@ -292,6 +292,18 @@ def test_variance_components_hand_case_one_per_cell():
     assert vc["confounded"] and vc["n_rep"] == 1
 
 
+def test_variance_components_hand_case_not_square():
+    # rows 1.5, 4, 6.5; columns 10/3, 14/3; grand 4. MS_init = 2 * 12.5 / 2 =
+    # 12.5; MS_data = 3 * (4/9 + 4/9) = 8/3; residuals +-1/6, +-1/3, +-1/6 give
+    # SS = 1/3 over 2 df: MS_res = 1/6. var_init = (12.5 - 1/6) / 2 = 37/6,
+    # var_data = (8/3 - 1/6) / 3 = 5/6.
+    grid = np.array([[1.0, 2.0], [3.0, 5.0], [6.0, 7.0]])
+    vc = stats.variance_components(grid, rng=0, n_resamples=100)
+    np.testing.assert_allclose(vc["variance"], [37 / 6, 5 / 6, 1 / 6], rtol=1e-12)
+    swapped = stats.variance_components(grid.T, rng=0, n_resamples=100)
+    np.testing.assert_allclose(swapped["variance"], [5 / 6, 37 / 6, 1 / 6])
+
+
 def test_variance_components_hand_case_with_replicates_and_clipping():
     # cell means [[2, 3], [6, 7]], interaction 0, within-cell deviations +-1:
     # MS_init = 4 * 8 = 32, MS_data = 4 * 0.5 = 2, MS_inter = 0, MS_resid = 2.
