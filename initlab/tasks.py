@@ -161,7 +161,7 @@ def _regression_metrics(loss: LossFn):
     def metrics(outputs: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
         t = _like_outputs(outputs, targets)
         sse = jnp.sum((outputs - t) ** 2)
-        sst = jnp.sum((t - jnp.mean(t, axis=0)) ** 2)
+        sst = jnp.sum((t - jnp.mean(t, axis=0, keepdims=True)) ** 2)
         return {"loss": loss(outputs, targets), "r2": 1.0 - sse / sst}
 
     return metrics
@@ -570,10 +570,11 @@ def mnist1d(
     class) are generated with the package's default arguments and ``seed``; the
     first ``n_train`` (in the package's shuffled order) are the training set,
     the next ``n_test`` the test set. The defaults reproduce the package's own
-    4000 / 1000 split. Length-40 signals, standardized by the package; labels
-    int32 0..9. Default model MLP 40-100-100-10 ReLU; defaults batch 100, lr
-    0.1, SGD, 3000 steps. The arrays are cached; NumPy's and Python's global
-    random states are left as they were.
+    4000 / 1000 split; other sizes are a different draw, not a subset (the
+    generator's sequence depends on the number of samples). Length-40 signals,
+    standardized by the package; labels int32 0..9. Default model MLP
+    40-100-100-10 ReLU; defaults batch 100, lr 0.1, SGD, 3000 steps. The arrays
+    are cached; NumPy's and Python's global random states are left as they were.
 
     Args:
       n_train, n_test: split sizes.
