@@ -149,7 +149,7 @@ def mlp_preactivations(
     hs = []
     h = x
     for i, (w, b) in enumerate(params):
-        h = (phi(h) if i else h) @ w + b
+        h = (phi(h) if i else h) @ w + b[None, :]
         hs.append(h)
     return hs
 
@@ -220,16 +220,20 @@ def _blocks(params: Sequence[Layer]) -> list[tuple[jax.Array, jax.Array]]:
 def _block_forward(blocks, x: jax.Array, phi: Callable) -> list[jax.Array]:
     """Pre-activations per block, each (T, batch, out)."""
     w0, b0 = blocks[0]
-    h = x @ w0[0] + b0[0]
+    h = x @ w0[0] + b0[0][None, :]
     out = [h[None]]
 
     def step(h, wb):
         w, b = wb
-        h = phi(h) @ w + b
+        h = phi(h) @ w + b[None, :]
         return h, h
 
     for w, b in blocks[1:]:
-        h, hs = jax.lax.scan(step, h, (w, b))
+        if w.shape[1] == w.shape[2]:
+            h, hs = jax.lax.scan(step, h, (w, b))
+        else:  # a non-square layer cannot repeat: T == 1
+            h, hs = step(h, (w[0], b[0]))
+            hs = hs[None]
         out.append(hs)
     return out
 

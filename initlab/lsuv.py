@@ -118,7 +118,7 @@ def lsuv_rescale(
         inp_l = phi(inp) if i else inp
         w, v, n = _fit(
             lambda w, s: w * s.astype(w.dtype),
-            lambda w, inp_l=inp_l, b=b: jnp.var(inp_l @ w + b),
+            lambda w, inp_l=inp_l, b=b: jnp.var(inp_l @ w + b[None, :]),
             w,
             target,
             tol,
@@ -127,7 +127,7 @@ def lsuv_rescale(
         out.append((w, b))
         variances.append(v)
         iterations.append(n)
-        inp = inp_l @ w + b
+        inp = inp_l @ w + b[None, :]
     return LSUVResult(out, jnp.stack(variances), jnp.stack(iterations))
 
 

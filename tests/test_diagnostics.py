@@ -1,0 +1,247 @@
+"""Diagnostics: known facts of signal propagation in deep random MLPs, the
+per-layer statistics against hand computations, and unit symmetry."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import initlab
+from initlab import diagnostics as D
+from initlab.initializers import literature as L
+
+WIDTH, BATCH, HIDDEN, NUM_KEYS = 256, 256, 32, 16
+X = jax.random.normal(jax.random.key(0), (BATCH, WIDTH))
+Q_INPUT = float(jnp.mean(X * X))
+
+
+@pytest.fixture(scope="module")
+def deep():
+    """Second moments q_l, (keys, layers), of 32 hidden layers + a readout."""
+    inits = {
+        ("tanh", "lecun"): initlab.lecun_normal(),
+        ("tanh", "half"): initlab.variance_scaling(
+            0.25, "fan_in", "untruncated_normal"
+        ),
+        ("relu", "he"): initlab.he_normal(),
+        ("relu", "glorot"): initlab.glorot_normal(),
+    }
+    out = {}
+    for (act, label), init in inits.items():
+        stats = D.signal_propagation(
+            jax.random.key(1), (WIDTH,) * (HIDDEN + 2), init, None, act, X,
+            num_keys=NUM_KEYS, gradients=False, jacobian=False,
+        )  # fmt: skip
+        out[act, label] = stats
+    return out
+
+
+def _mean_and_se(values):
+    """Mean over keys and its standard error (sample std / sqrt(K))."""
+    values = np.asarray(values, np.float64)
+    return values.mean(0), values.std(0, ddof=1) / math.sqrt(values.shape[0])
+
+
+# Tolerances: 4 standard errors of the mean over K = 16 independent networks
+# (the spread across networks is the finite-width sampling error), plus a floor
+# for the O(1/width) bias of mean-field theory at width 256 (a few percent).
+Z, FLOOR = 4.0, 0.05
+
+
+def test_tanh_lecun_loses_variance_polynomially(deep):
+    q = np.asarray(deep["tanh", "lecun"].second_moment)[:, :HIDDEN]
+    theory = L.mean_field_q(HIDDEN, 1.0, 0.0, "tanh", Q_INPUT)
+    mean, se = _mean_and_se(np.log(q))
+    assert np.all(np.abs(mean - np.log(theory)) < Z * se + FLOOR)
+    # q_l ~ 1/(2 l): halving from layer 16 to 32 (theory 2.09, see literature).
+    mean, se = _mean_and_se(np.log(q[:, 15] / q[:, 31]))
+    assert abs(mean - math.log(2.09)) < Z * se + FLOOR
+    mean, se = _mean_and_se(q[:, 31] * 2 * 32)
+    assert 1.0 - Z * se - FLOOR < mean < 1.15 + Z * se + FLOOR
+
+
+def test_tanh_small_weights_vanish_geometrically(deep):
+    q = np.asarray(deep["tanh", "half"].second_moment)[:, :HIDDEN]
+    theory = L.mean_field_q(HIDDEN, 0.5, 0.0, "tanh", Q_INPUT)
+    assert theory[-1] < 1e-18  # ~ 0.25^l
+    mean, se = _mean_and_se(np.log(q))
+    assert np.all(np.abs(mean - np.log(theory)) < Z * se + FLOOR)
+    # Deep layers are linear: each multiplies q by sigma_w^2 = 1/4.
+    mean, se = _mean_and_se(np.log(q[:, 31] / q[:, 15]) / 16)
+    assert abs(mean - math.log(0.25)) < Z * se + 0.01
+
+
+def test_relu_he_keeps_and_glorot_halves_the_second_moment(deep):
+    # He: E[q_{l+1}] = 2 E[relu(h)^2] = q_l exactly, for the second moment
+    # mean(h^2) (the variance of a ReLU's *output* is smaller: it has a mean).
+    # Finite width makes log q_l a random walk (variance ~5/width per layer,
+    # Hanin & Rolnick 2018), hence the key-to-key spread that sets the SE.
+    he = np.asarray(deep["relu", "he"].second_moment)[:, :HIDDEN]
+    mean, se = _mean_and_se(he[:, -1] / he[:, 0])
+    assert abs(mean - 1) < Z * se + FLOOR
+    assert se < 0.5  # the check above is not vacuous
+    # Glorot on square layers: variance 1/fan, so q_{l+1} = q_l / 2.
+    glorot = np.asarray(deep["relu", "glorot"].second_moment)[:, :HIDDEN]
+    mean, se = _mean_and_se(np.log2(glorot[:, -1] / glorot[:, 0]) / (HIDDEN - 1))
+    assert abs(mean + 1) < Z * se + 0.01
+    # Pre-activations have mean ~0, so their variance tracks the second moment.
+    stats = deep["relu", "he"]
+    np.testing.assert_allclose(
+        np.asarray(stats.variance)[:, :HIDDEN],
+        he - np.asarray(stats.mean)[:, :HIDDEN] ** 2,
+        rtol=1e-3,
+    )
+
+
+def test_dead_relu_units(deep):
+    tanh_dead = np.asarray(deep["tanh", "lecun"].dead_fraction)
+    assert np.all(tanh_dead[:, :-1] == 0) and np.all(np.isnan(tanh_dead[:, -1]))
+    relu_dead = np.asarray(deep["relu", "he"].dead_fraction)
+    # Layer 1 sees isotropic inputs: a unit is dead with probability 2^-256.
+    assert np.all(relu_dead[:, 0] == 0)
+    # Deep ReLU layers correlate the inputs, and some units die.
+    assert relu_dead[:, HIDDEN - 1].mean() > 0.01
+    # A hand-made case: two of four units never fire on positive inputs.
+    w1 = jnp.asarray([[1.0, -1.0, 2.0, -3.0], [1.0, -1.0, 0.5, -1.0]])
+    params = [(w1, jnp.zeros(4)), (jnp.ones((4, 1)), jnp.zeros(1))]
+    x = jnp.abs(jax.random.normal(jax.random.key(3), (10, 2))) + 0.1
+    stats = D.signal_stats(params, x, "relu")
+    assert float(stats.dead_fraction[0]) == 0.5
+
+
+def test_grad_norms_and_moments_match_a_direct_computation():
+    key = jax.random.key(2)
+    params = D.mlp_init(
+        key, (6, 5, 5, 5, 3), initlab.glorot_uniform(), initlab.random_normal()
+    )
+    x = jax.random.normal(jax.random.key(3), (7, 6))
+    y = jax.random.normal(jax.random.key(4), (7, 3))
+    stats = D.signal_stats(params, x, "tanh", y)
+
+    def loss(kernels):
+        h = x
+        for i, (w, (_, b)) in enumerate(zip(kernels, params, strict=True)):
+            h = (jnp.tanh(h) if i else h) @ w + b[None, :]
+        return 0.5 * jnp.mean(jnp.sum((h - y) ** 2, axis=1))
+
+    grads = jax.grad(loss)([w for w, _ in params])
+    expected = [float(jnp.linalg.norm(g)) for g in grads]
+    np.testing.assert_allclose(stats.grad_norm, expected, rtol=1e-5)
+    hs = D.mlp_preactivations(params, x, "tanh")
+    np.testing.assert_allclose(stats.mean, [float(jnp.mean(h)) for h in hs], atol=1e-6)
+    np.testing.assert_allclose(
+        stats.variance, [float(jnp.var(h)) for h in hs], rtol=1e-5
+    )
+    np.testing.assert_allclose(D.mlp_apply(params, x, "tanh"), hs[-1])
+
+
+def test_jacobian_singular_values_dynamical_isometry():
+    # A deep linear net with orthogonal weights is an isometry: every singular
+    # value of its input-output Jacobian is exactly 1 (up to float32 rounding).
+    widths = (32,) * 17
+    iso = D.signal_propagation(2, widths, initlab.orthogonal(), None, "linear",
+                               num_keys=2, batch_size=8)  # fmt: skip
+    np.testing.assert_allclose(iso.jacobian_singular_values, 1.0, atol=1e-4)
+    # Gaussian weights of the same variance spread the spectrum widely.
+    gauss = D.signal_propagation(2, widths, initlab.lecun_normal(), None, "linear",
+                                 num_keys=2, batch_size=8)  # fmt: skip
+    svs = np.asarray(gauss.jacobian_singular_values)
+    assert np.all(svs[:, 0] / svs[:, -1] > 100)
+    assert svs.shape == (2, 32) and np.all(np.diff(svs, axis=1) <= 0)
+
+
+def test_depth_sweep_table():
+    df = D.depth_sweep(
+        {"he": initlab.he_normal(), "zero": (L.zero_init(), initlab.zeros())},
+        activations=("relu",), depths=(2, 3), width=16, batch_size=8, num_keys=2,
+    )  # fmt: skip
+    assert tuple(df.columns) == D.COLUMNS
+    assert set(df.initializer) == {"he", "zero"} and set(df.depth) == {2, 3}
+    per_layer = df[df.statistic == "second_moment"]
+    # depth D: D hidden layers + the readout, numbered 1..D+1, 2 keys each.
+    assert len(per_layer) == 2 * 2 * ((2 + 1) + (3 + 1))
+    assert set(per_layer[per_layer.depth == 3].layer) == {1, 2, 3, 4}
+    jac = df[df.statistic == "jacobian_sv_min"]
+    assert set(jac.layer) == {3, 4}
+    # ZerO on square layers is the identity: h_1 = x, h_2 = relu(x), exactly.
+    zero = per_layer[(per_layer.initializer == "zero") & (per_layer.depth == 3)]
+    q = zero[zero.key == 0].sort_values("layer").value.to_numpy()
+    x = jax.random.normal(jax.random.key(0), (8, 16))
+    np.testing.assert_allclose(q[1], float(jnp.mean(jax.nn.relu(x) ** 2)), rtol=1e-5)
+
+
+def test_model_signal_propagation_matches_the_plain_mlp():
+    from initlab import models
+
+    model = models.mlp((16, 16, 16), 16, 4, "tanh")
+    x = jax.random.normal(jax.random.key(5), (32, 16))
+    keys = jax.random.split(jax.random.key(6), 3)
+    inits = (initlab.he_normal(), initlab.random_normal())
+    stats = D.model_signal_propagation(model, keys, x, *inits, activation="tanh")
+    params = model.init(keys[1], initlab.he_normal(), initlab.random_normal())
+    layers = [
+        (params["layers"][i]["kernel"][...], params["layers"][i]["bias"][...])
+        for i in range(4)
+    ]
+    plain = D.signal_stats(layers, x, "tanh")
+    for field in ("mean", "variance", "second_moment", "grad_norm"):
+        np.testing.assert_allclose(
+            getattr(stats, field)[1], getattr(plain, field), rtol=2e-5, atol=1e-6
+        )
+    np.testing.assert_allclose(stats.dead_fraction[1, :-1], 0.0)
+    np.testing.assert_allclose(
+        stats.jacobian_singular_values[1],
+        plain.jacobian_singular_values,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+# ----- symmetry ----------------------------------------------------------------
+
+
+def test_distinct_units_counts_groups():
+    assert int(D.distinct_units(jnp.ones((4, 8)))) == 1
+    w = initlab.he_normal()(jax.random.key(0), (4, 8))
+    assert int(D.distinct_units(w)) == 8
+    dup = w.at[:, 3].set(w[:, 1]).at[:, 5].set(w[:, 1] + 1e-8)
+    assert int(D.distinct_units(dup)) == 6
+    # The bias is part of a unit.
+    assert int(D.distinct_units(jnp.ones((4, 3)), jnp.asarray([0.0, 0.0, 1.0]))) == 2
+    # Equality is closed transitively: a chain of near-equal units is one group.
+    chain = jnp.asarray([[0.0, 0.6, 1.2, 5.0]])
+    assert int(D.distinct_units(chain, tol=0.7)) == 2
+    conv = jnp.zeros((3, 3, 2, 5)).at[..., 4].set(1.0)
+    assert int(D.distinct_units(conv)) == 2
+    with pytest.raises(ValueError, match="bias"):
+        D.distinct_units(jnp.ones((4, 3)), jnp.ones(4))
+
+
+def test_distinct_units_along_training():
+    # Units that start equal get equal gradients and stay equal under GD.
+    x = jax.random.normal(jax.random.key(1), (64, 3))
+    y = jnp.sin(x[:, :1])
+
+    def train(params):
+        def loss(p):
+            (w1, b1), (w2, b2) = p
+            return jnp.mean(
+                (jnp.tanh(x @ w1 + b1[None, :]) @ w2 + b2[None, :] - y) ** 2
+            )
+
+        def step(p, _):
+            g = jax.grad(loss)(p)
+            p = jax.tree.map(lambda a, b: a - 0.1 * b, p, g)
+            return p, D.distinct_units(p[0][0], p[0][1])
+
+        return jax.lax.scan(step, params, length=50)[1]
+
+    def net(kernel_init):
+        return D.mlp_init(jax.random.key(2), (3, 8, 1), kernel_init, initlab.zeros())
+
+    counts = jax.jit(train)(net(initlab.constant(0.3)))
+    assert np.all(np.asarray(counts) == 1)
+    counts = jax.jit(train)(net(initlab.glorot_uniform()))
+    assert np.all(np.asarray(counts) == 8)
