@@ -9,6 +9,25 @@ from initlab.initializers.basic import (
     truncated_normal,
     zeros,
 )
+from initlab.initializers.literature import (
+    chi_1,
+    critical_sigma_w,
+    dct,
+    depth_scaled,
+    depth_schedule,
+    edge_of_chaos,
+    edge_of_chaos_bias,
+    fixed_point_q,
+    fixup,
+    fixup_scale,
+    gabor,
+    gpt2_residual,
+    gpt2_scale,
+    haar,
+    perturbed,
+    schedule_scale,
+    zero_init,
+)
 from initlab.initializers.structured import (
     delta_orthogonal,
     dirac,
@@ -44,4 +63,9 @@ __all__ = [
     "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
     "sparse", "torch_default", "torch_default_bias", "truncated_normal",
     "variance_scaling", "xavier_normal", "xavier_uniform", "zeros",
+    # from the literature
+    "chi_1", "critical_sigma_w", "dct", "depth_scaled", "depth_schedule",
+    "edge_of_chaos", "edge_of_chaos_bias", "fixed_point_q", "fixup", "fixup_scale",
+    "gabor", "gpt2_residual", "gpt2_scale", "haar", "perturbed", "schedule_scale",
+    "zero_init",
 ]  # fmt: skip

@@ -28,7 +28,7 @@ class InitFn:
     the same key and shape with another dtype is a different draw.
     """
 
-    __slots__ = ("name", "config", "_draw", "_dtypes", "_check_shape")
+    __slots__ = ("name", "config", "_draw", "_dtypes", "_check_shape", "__weakref__")
 
     def __init__(
         self,

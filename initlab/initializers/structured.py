@@ -17,7 +17,7 @@ def _orthogonal_matrix(key, rows: int, cols: int) -> jax.Array:
     a = jax.random.normal(key, (n, m), jnp.float32)
     q, r = jnp.linalg.qr(a)
     # Multiplying by sign(diag R) makes Q Haar-distributed (Mezzadri 2007).
-    q = q * jnp.sign(jnp.diag(r))
+    q = q * jnp.sign(jnp.diag(r))[None, :]
     return q.T if transpose else q
 
 

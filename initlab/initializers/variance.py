@@ -138,7 +138,9 @@ def _draw_complex(key, shape, dtype, variance, distribution):
         k_radius, k_angle = jax.random.split(key)
         radius = jnp.sqrt(2 * variance * jax.random.uniform(k_radius, shape, part))
         angle = jax.random.uniform(k_angle, shape, part, 0.0, 2 * jnp.pi)
-        return (radius * jnp.exp(1j * angle)).astype(dtype)
+        return jax.lax.complex(radius * jnp.cos(angle), radius * jnp.sin(angle)).astype(
+            dtype
+        )
     # Real and imaginary parts each carry half the variance.
     k_re, k_im = jax.random.split(key)
     re = _draw_real(k_re, shape, part, variance / 2, distribution)
