@@ -8,6 +8,7 @@ compiled, vmapped loop over the whole stack -> :class:`~initlab.Outcomes`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -362,7 +363,13 @@ def make_optimizer(
         raise ValueError(
             f"unknown optimizer {name!r}.{hint} Valid: {', '.join(valid)}."
         )
-    return factory(learning_rate, **kwargs)
+    return _named_optimizer(name, float(learning_rate), tuple(sorted(kwargs.items())))
+
+
+@functools.lru_cache(maxsize=32)
+def _named_optimizer(name: str, learning_rate: float, kwargs: tuple):
+    # One object per (name, lr, kwargs), so repeated runs reuse the compiled loop.
+    return getattr(optax, name)(learning_rate, **dict(kwargs))
 
 
 OPTIMIZERS = (
@@ -689,8 +696,30 @@ def _segments(steps: int, eval_every: int) -> list[tuple[int, int]]:
     return out
 
 
+# Jitted functions are cached across calls of train(): the same task, model,
+# optimizer and batch size reuse their compiled loop (notebooks, sweeps, tests).
+@functools.lru_cache(maxsize=16)
+def _jitted(loop: _Loop):
+    start = jax.jit(jax.vmap(loop.start))
+    evaluate = jax.jit(jax.vmap(loop.evaluate, in_axes=(0, None)))
+    correct = None
+    if loop.task.correct is not None:
+        correct = jax.jit(jax.vmap(loop.correct, in_axes=(0, None, None)))
+    return start, evaluate, correct
+
+
+@functools.lru_cache(maxsize=64)
+def _jitted_segment(loop: _Loop, length: int):
+    return jax.jit(_segment_fn(loop, length), donate_argnums=(0,))
+
+
+@functools.lru_cache(maxsize=64)
+def _jitted_init(model: PureModel, kernel_init, bias_init):
+    return jax.jit(jax.vmap(lambda key: model.init(key, kernel_init, bias_init)))
+
+
 class _Compiled:
-    """The jitted init and train functions, compiled once per run and reused."""
+    """The jitted init and train functions of one run."""
 
     def __init__(self, loop, model, inits, bias_inits, segments, padded_chunk):
         self.loop = loop
@@ -700,32 +729,13 @@ class _Compiled:
         self.segments = segments
         self.padded_chunk = padded_chunk
         self.compile_time = 0.0
-        self._init_fns: dict[str, Callable] = {}
-        self._start = jax.jit(jax.vmap(loop.start))
-        self._segment = {}
-        self._evaluate = jax.jit(jax.vmap(
-            lambda p, a: loop.evaluate(p, a), in_axes=(0, None)
-        ))  # fmt: skip
-        self._correct = (
-            jax.jit(jax.vmap(loop.correct, in_axes=(0, None, None)))
-            if loop.task.correct is not None
-            else None
-        )
+        self._start, self._evaluate, self._correct = _jitted(loop)
 
     def _init_fn(self, label):
-        if label not in self._init_fns:
-            k_init, b_init = self.inits[label], self.bias_inits[label]
-            self._init_fns[label] = jax.jit(
-                jax.vmap(lambda key: self.model.init(key, k_init, b_init))
-            )
-        return self._init_fns[label]
+        return _jitted_init(self.model, self.inits[label], self.bias_inits[label])
 
     def _segment_fn(self, length):
-        if length not in self._segment:
-            self._segment[length] = jax.jit(
-                _segment_fn(self.loop, length), donate_argnums=(0,)
-            )
-        return self._segment[length]
+        return _jitted_segment(self.loop, length)
 
     def run(self, rows, labels, restarts, init_seeds, data_seeds, seed, arrays,
             sharded, keep_params, bar) -> Outcomes:  # fmt: skip

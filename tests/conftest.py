@@ -1,4 +1,4 @@
-"""Test-wide settings: implicit rank promotion raises; warnings are errors (pyproject)."""
+"""Test-wide settings: rank promotion raises; warnings are errors (pyproject)."""
 
 import os
 

@@ -12,8 +12,19 @@ from flax import linen, nnx
 import initlab
 
 # Arguments for entries that need some, and which shapes each entry accepts.
-ARGS = {"sparse": {"sparsity": 0.5}, "torch_default_bias": {"fan_in": 16}}
-DETERMINISTIC = {"zeros", "ones", "constant", "identity", "dirac", "zero_init"}
+ARGS = {
+    "sparse": {"sparsity": 0.5},
+    "torch_default_bias": {"fan_in": 16},
+    "depth_scaled": {"init": "he_normal", "scale": 0.5},
+    "fixup": {"init": "he_normal", "num_branches": 4},
+    "depth_schedule": {"init": "he_normal", "layer": 1, "depth": 4},
+    "gpt2_residual": {"num_blocks": 12},
+    # sigma_b = 0 (the default) gives zero biases, which cannot vary with the key.
+    "edge_of_chaos_bias": {"sigma_b": 0.1},
+}
+# Filter banks without noise and ZerO ignore the key by design.
+DETERMINISTIC = {"zeros", "ones", "constant", "identity", "dirac", "zero_init",
+                 "dct", "haar", "gabor"}  # fmt: skip
 SHAPES = {
     "dense": (16, 8),
     "conv1d": (3, 4, 8),
@@ -21,7 +32,8 @@ SHAPES = {
     "conv3d": (2, 2, 2, 4, 8),
 }
 ANY_RANK = {"zeros", "ones", "constant", "random_normal", "random_uniform",
-            "truncated_normal", "torch_default_bias"}  # fmt: skip
+            "truncated_normal", "torch_default_bias", "edge_of_chaos_bias",
+            "gpt2_residual"}  # fmt: skip
 
 
 def accepts(name: str, shape: tuple[int, ...]) -> bool:
@@ -32,7 +44,21 @@ def accepts(name: str, shape: tuple[int, ...]) -> bool:
         return len(shape) == 2
     if name == "delta_orthogonal":
         return len(shape) in (3, 4, 5) and shape[-2] <= shape[-1]
+    if name == "gabor":
+        return len(shape) in (3, 4)
+    if name == "dct":
+        return len(shape) in (3, 4, 5)
+    if name == "haar":  # power-of-2 taps
+        return len(shape) in (3, 4, 5) and all(k & (k - 1) == 0 for k in shape[:-2])
     return len(shape) >= 2
+
+
+def example_shape(name):
+    """A shape the entry accepts, for the dtype tests."""
+    for shape in [(16, 8), (3, 8, 8), (4, 8, 8)]:
+        if accepts(name, shape):
+            return shape
+    raise AssertionError(name)
 
 
 def make(name):
@@ -83,7 +109,7 @@ def test_contract(name, kind):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 def test_16_bit_dtypes(name, dtype):
-    shape = (16, 8) if accepts(name, (16, 8)) else (3, 8, 8)
+    shape = example_shape(name)
     x = make(name)(jax.random.key(0), shape, dtype)
     assert x.dtype == dtype and x.shape == shape
     assert bool(jnp.all(jnp.isfinite(x)))
@@ -91,7 +117,7 @@ def test_16_bit_dtypes(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_float64_under_x64(name):
-    shape = (16, 8) if accepts(name, (16, 8)) else (3, 8, 8)
+    shape = example_shape(name)
     with jax.enable_x64(True):
         x = make(name)(jax.random.key(0), shape, jnp.float64)
     assert x.dtype == jnp.float64
@@ -339,8 +365,8 @@ def test_torch_equivalence_if_installed():
     assert float(jnp.abs(ours).max()) <= bound
     assert float(jnp.abs(ours).max()) > 0.99 * bound
     linear = torch.nn.Linear(64, 32)
-    assert float(linear.weight.abs().max()) <= 1 / 8
-    assert float(linear.bias.abs().max()) <= 1 / 8
+    assert float(linear.weight.detach().abs().max()) <= 1 / 8
+    assert float(linear.bias.detach().abs().max()) <= 1 / 8
 
 
 def test_torch_default_bias_knows_the_kernel():
@@ -362,8 +388,9 @@ def test_every_name_in_nnx_layers(name):
     if accepts(name, (8, 8)):
         dense = nnx.Linear(8, 8, kernel_init=init, rngs=rngs)
         assert dense(x).shape == (2, 6, 8)
-    if accepts(name, (3, 8, 8)):
-        conv = nnx.Conv(8, 8, (3,), kernel_init=init, rngs=rngs)
+    taps = 4 if name == "haar" else 3
+    if accepts(name, (taps, 8, 8)):
+        conv = nnx.Conv(8, 8, (taps,), kernel_init=init, rngs=rngs)
         assert conv(x).shape == (2, 6, 8)
 
 
