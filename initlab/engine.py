@@ -124,7 +124,9 @@ def use_cpu_devices(n: int | None = None) -> int:
 
 def _mesh(devices: int | Sequence[Any] | None):
     """A 1-D Auto-axes mesh over the restart axis (Explicit axes break indexing)."""
-    available = jax.devices()
+    # Local devices: under jax.distributed each process trains its own slice of
+    # restarts (first_restart, num_restarts); see the README on clusters.
+    available = jax.local_devices()
     if devices is None:
         chosen = available
     elif isinstance(devices, int) and not isinstance(devices, bool):
