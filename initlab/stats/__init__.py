@@ -1,0 +1,41 @@
+"""Statistics over restarts: intervals, success, best-of-k, profiles, variance.
+
+Every function takes arrays whose first (here: only) axis is the restart. Every
+resampling takes an explicit ``rng`` (an ``int`` seed or a
+``np.random.Generator``): the same seed gives the same interval, a different
+seed a different one. Pass an ``int`` for results that do not depend on what
+ran before; a ``Generator`` is consumed (its state advances).
+
+Bad input raises, never returns a silent NaN: empty arrays, NaN or inf values
+(usually diverged restarts; see :func:`drop_diverged`), confidence outside
+(0, 1), k outside 1..n, mismatched lengths.
+
+References:
+  Agarwal, Schwarzer, Castro, Courville, Bellemare (2021), "Deep reinforcement
+  learning at the edge of the statistical precipice", NeurIPS (IQM,
+  performance profiles, probability of improvement, stratified bootstrap).
+  Efron (1987), "Better bootstrap confidence intervals", JASA 82 (BCa).
+  Wilson (1927), "Probable inference, the law of succession, and statistical
+  inference", JASA 22 (score interval for a proportion).
+  Jordan (2024), "On the variance of neural network training with respect to
+  test sets and distributions", ICLR (binomial check).
+  Summers & Dinneen (2021), "Nondeterminism and instability in neural network
+  optimization", ICML (init vs data-order variance).
+"""
+
+from initlab.stats._checks import RNG, Method, _as_rng, _check_values
+from initlab.stats.best_of_k import best_of_k_ci, expected_best_of_k
+from initlab.stats.bootstrap import bootstrap_ci
+from initlab.stats.comparisons import performance_profile, probability_of_improvement
+from initlab.stats.estimates import iqm, success_rate, summarize
+from initlab.stats.tables import drop_diverged, summary_table
+from initlab.stats.variance import binomial_check, variance_components
+
+__all__ = [
+    "RNG", "Method", "best_of_k_ci", "binomial_check", "bootstrap_ci",
+    "drop_diverged", "expected_best_of_k", "iqm", "performance_profile",
+    "probability_of_improvement", "success_rate", "summarize", "summary_table",
+    "variance_components",
+    # private helpers shared with plots and report
+    "_as_rng", "_check_values",
+]  # fmt: skip
