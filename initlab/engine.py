@@ -763,7 +763,10 @@ class _Compiled:
         params = jax.device_put(params, sharded)
         data_keys = jax.device_put(data_keys, sharded)
         t0 = time.perf_counter()
-        state = self._start(params, data_keys)
+        # Leaves of the start state that do not depend on the inputs (diverged,
+        # diverged_step) come back replicated; pin the whole state to the
+        # restart sharding, or the second segment call recompiles the loop.
+        state = jax.device_put(self._start(params, data_keys), sharded)
         evals = [jax.device_get(self._evaluate(state.params, arrays))]
         steps = [0]
         first_call = True
