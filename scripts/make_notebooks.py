@@ -722,7 +722,8 @@ NOTEBOOKS["04_reproducibility_and_sources"] = [
     connects a central pixel to hidden unit 0; entry [0, 0] connects the
     top-left pixel, which is blank (exactly 0 after standardisation) in every
     digits image. Each twin trains with the same keys as the base model (32
-    restarts, small mode 4, paired design, 300 steps, evaluated every 10), so
+    restarts, small mode 4, paired design, **1200 steps**, evaluated every 20),
+    so
     the pair differs in one weight by one ulp at step 0. We follow
     |Δ train loss| between the twins over training and, at the end, the
     share of test images on which they disagree about correctness; for
@@ -747,7 +748,8 @@ NOTEBOOKS["04_reproducibility_and_sources"] = [
         return initlab.PureModel(f"mlp-64-32-10-nudged-{pixel}", init, model.apply)
 
 
-    twin_args = {**common, "eval_every": 5 if SMALL else 10}
+    TWIN_STEPS = 40 if SMALL else 1_200
+    twin_args = {**common, "steps": TWIN_STEPS, "eval_every": 5 if SMALL else 20}
     base = initlab.train(task, GLOROT, num_restarts=N_TWINS, seed=0, keep_params=True,
                          **twin_args)
     twins = {p: initlab.train(task, GLOROT, num_restarts=N_TWINS, seed=0,
@@ -767,7 +769,7 @@ NOTEBOOKS["04_reproducibility_and_sources"] = [
         final_w = max(np.max(np.abs(x - y)) for x, y in zip(leaves(base.final_params),
                                                            leaves(twin.final_params)))
         print(f"entry [{pixel}, 0]: {n_diff} initial weights differ over {N_TWINS} "
-              f"pairs, by {change.min():.1e} to {change.max():.1e}; after {STEPS} "
+              f"pairs, by {change.min():.1e} to {change.max():.1e}; after {TWIN_STEPS} "
               f"steps: max |Δ weight| {final_w:.1e}, median |Δ train loss| "
               f"{np.median(gaps[pixel][:, -1]):.1e}, twins disagree on "
               f"{flips.mean():.2%} [95% {low:.2%}, {high:.2%}] of test images")
