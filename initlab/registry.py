@@ -10,7 +10,6 @@ from typing import Any
 
 from initlab import initializers as I
 from initlab.initializers import InitFn
-from initlab.initializers import literature as L
 
 # name -> factory. Every factory returns an InitFn.
 REGISTRY: dict[str, Callable[..., InitFn]] = {
@@ -38,16 +37,16 @@ REGISTRY: dict[str, Callable[..., InitFn]] = {
     "dirac": I.dirac,
     "delta_orthogonal": I.delta_orthogonal,
     "sparse": I.sparse,
-    "zero_init": L.zero_init,
-    "depth_scaled": L.depth_scaled,
-    "fixup": L.fixup,
-    "gpt2_residual": L.gpt2_residual,
-    "depth_schedule": L.depth_schedule,
-    "edge_of_chaos": L.edge_of_chaos,
-    "edge_of_chaos_bias": L.edge_of_chaos_bias,
-    "gabor": L.gabor,
-    "dct": L.dct,
-    "haar": L.haar,
+    "zero_init": I.zero_init,
+    "depth_scaled": I.depth_scaled,
+    "fixup": I.fixup,
+    "gpt2_residual": I.gpt2_residual,
+    "depth_schedule": I.depth_schedule,
+    "edge_of_chaos": I.edge_of_chaos,
+    "edge_of_chaos_bias": I.edge_of_chaos_bias,
+    "gabor": I.gabor,
+    "dct": I.dct,
+    "haar": I.haar,
 }
 
 # The seed's list: Keras's built-in initializers, in Keras's order.

@@ -9,25 +9,24 @@ from initlab.initializers.basic import (
     truncated_normal,
     zeros,
 )
-from initlab.initializers.literature import (
-    chi_1,
-    critical_sigma_w,
-    dct,
+from initlab.initializers.depth import (
     depth_scaled,
     depth_schedule,
+    fixup,
+    fixup_scale,
+    gpt2_residual,
+    gpt2_scale,
+    schedule_scale,
+)
+from initlab.initializers.filter_banks import dct, gabor, haar
+from initlab.initializers.mean_field import (
+    chi_1,
+    critical_sigma_w,
     edge_of_chaos,
     edge_of_chaos_bias,
     fixed_point_q,
-    fixup,
-    fixup_scale,
-    gabor,
-    gpt2_residual,
-    gpt2_scale,
-    haar,
-    perturbed,
-    schedule_scale,
-    zero_init,
 )
+from initlab.initializers.pretrained import perturbed
 from initlab.initializers.structured import (
     delta_orthogonal,
     dirac,
@@ -55,6 +54,7 @@ from initlab.initializers.variance import (
     lecun_uniform,
     variance_scaling,
 )
+from initlab.initializers.zero import zero_init
 
 __all__ = [
     "TRUNCATED_STD", "InitFn", "constant", "delta_orthogonal", "dirac", "fans",
