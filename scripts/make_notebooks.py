@@ -845,7 +845,49 @@ NOTEBOOKS["04_reproducibility_and_sources"] = [
     md("""
     ## Conclusion
 
-    CONCLUSION_04
+    **1. Same seed, same bits.** Two runs of 8 restarts with seed 0 have
+    bit-identical initial weights, final weights, learning curves and tidy
+    tables (`np.array_equal`); seed 1 gives different ones.
+
+    **2. Vmapped = alone, within float tolerance.** Restarts 0 to 3 trained
+    alone (`first_restart=i, num_restarts=1`) start from bit-identical weights.
+    After 300 steps they are not bit-identical to the same restarts trained
+    together, but they pass `np.allclose` (rtol 1e-5, atol 1e-6): the largest
+    weight difference is 1.2e-7 to 3.0e-7, and the final metrics differ by at
+    most 3e-8. The reason is that a different batch shape lets XLA order sums
+    differently.
+
+    **3. Here the init dominates; Summers & Dinneen's "about the same spread"
+    does not hold.** After 1200 steps, the std of test accuracy over 64
+    restarts is 0.0045 [95 % CI 0.0038, 0.0050] with only the init varying,
+    0.0013 [0.0012, 0.0015] with only the data order varying, and 0.0049
+    [0.0042, 0.0055] with both: a ratio of 3.4. For test loss the three are
+    0.0220 [0.0188, 0.0246], 0.0029 [0.0027, 0.0032] and 0.0217 [0.0186,
+    0.0243]: a ratio of 7.5. The 16 × 16 grid (300 steps) agrees. The init
+    explains 0.89 [0.80, 0.93] of the test-accuracy variance, the data order
+    0.005 [0, 0.037], and interaction + residual 0.11 [0.06, 0.18]. For test
+    loss the init share is 0.99 [0.97, 0.99]. Varying both sources gives the
+    same spread as varying the init alone. The data-order spread grows slowly
+    with training (test-loss std 0.0012 at step 300, 0.0029 at step 1200) but
+    stays far below the init's.
+
+    **4. One ulp stays one ulp (almost).** Twins that differ by one ulp in
+    kernel entry [28, 0] are still twins after 1200 steps. Their largest
+    weight difference is 6e-6, the median |Δ train loss| is 1.9e-9, and they
+    disagree on 0.00 % [0, 0] of test images. Two unrelated restarts differ
+    by 1e-3 in loss and disagree on 2.31 % [2.08 %, 2.55 %] of test images.
+
+    **What surprised us.** (1) We expected chaos and found stability. This
+    small MLP, trained with plain SGD (no batch norm, no augmentation, 61
+    epochs), amplifies a 1e-8 perturbation only to ~1e-6. That is also why the
+    data order matters so little here, and why the vmapped and one-at-a-time
+    runs agree to 1e-7. Summers & Dinneen trained ResNets on CIFAR-10 for much
+    longer, so do not read this as a contradiction in general. Read it as a
+    reason to measure the split in your own setting, which the grid design
+    makes cheap. (2) Our first one-ulp experiment nudged entry [0, 0] and
+    nothing happened at all. That weight connects the top-left pixel, which
+    is blank in every digits image, so it never receives a gradient and never
+    touches the output; it is still exactly one ulp off after 1200 steps.
     """),
     code(FOOTER),
 ]
