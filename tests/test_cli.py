@@ -176,3 +176,16 @@ def test_bench_forwards_or_says_unavailable(monkeypatch, capsys):
     assert cli.main(["bench"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unavailable" in err[0]
+
+
+def test_example_study_files_are_valid():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).parents[1] / "examples").glob("*.toml"))
+    assert examples
+    for path in examples:
+        options = cli._read_config(path)
+        study = options.pop("study", "zoo")
+        for control in ("out", "quiet", "small"):
+            options.pop(control, None)
+        experiments.check_options(study, **options)
