@@ -1,0 +1,296 @@
+"""The pure (init, apply) interface the engine trains, and the model zoo."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from initlab._types import InitializerLike, PRNGKey, PyTree
+from initlab.models.modules import (
+    CNN1D,
+    MLP,
+    GRUClassifier,
+    LSTMClassifier,
+    _init_kwargs,
+    _widths,
+)
+from initlab.reinit import reinit
+
+
+@dataclasses.dataclass(frozen=True)
+class PureModel:
+    """A model as two pure functions: what the engine trains.
+
+    Attributes:
+      name: a label for tables and plots.
+      init: ``init(key, kernel_init=None, bias_init=None) -> params``, a pytree
+        of arrays with no leading axis; same key, same bits. None keeps the
+        model's own initializer.
+      apply: ``apply(params, x) -> outputs`` (batch, out).
+      intermediates: optional ``(params, x) -> (outputs, values)`` where
+        ``values`` is a dict of what the model sows (e.g. ``"preactivations"``,
+        a tuple with one (batch, width) array per hidden layer). None when the
+        model sows nothing.
+
+    Example:
+      >>> model = initlab.models.mlp((32,), 2, 2)
+      >>> params = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 8))
+      >>> jax.vmap(model.apply, in_axes=(0, None))(params, x).shape
+      (8, batch, 2)
+    """
+
+    name: str
+    init: Callable[..., PyTree]
+    apply: Callable[[PyTree, jax.Array], jax.Array]
+    intermediates: Callable[[PyTree, jax.Array], tuple[jax.Array, dict]] | None = None
+
+
+def from_nnx(factory: Callable[..., nnx.Module], name: str | None = None) -> PureModel:
+    """A :class:`PureModel` from an NNX module factory.
+
+    ``params`` is the ``nnx.Param`` state of the module (``nnx.split(model,
+    nnx.Param, ...)``); any other state (batch statistics, ...) is taken once,
+    here, from a model built with ``nnx.Rngs(0)`` and held constant: it must not
+    depend on the key. ``apply`` merges the graph, the given params and that
+    state into a fresh module and calls it, so both functions are pure and work
+    under ``jit`` and ``vmap``.
+
+    Args:
+      factory: ``factory(*, kernel_init=..., bias_init=..., rngs) -> nnx.Module``;
+        kernel_init / bias_init are passed only when not None, so the factory's
+        own defaults apply otherwise. The module's ``__call__(x)`` returns
+        (batch, out).
+      name: label; defaults to the factory's ``__name__``.
+
+    Returns:
+      the pure model.
+
+    Raises:
+      TypeError: factory not callable or not returning an ``nnx.Module``.
+
+    Example:
+      >>> model = from_nnx(lambda *, rngs, kernel_init=None, bias_init=None:
+      ...     MLP(64, (128,), 10, kernel_init=kernel_init, bias_init=bias_init,
+      ...         rngs=rngs), name="mlp")
+      >>> params = model.init(jax.random.key(0), initlab.he_normal(), None)
+    """
+    if not callable(factory):
+        raise TypeError(f"from_nnx: factory must be callable; got {factory!r:.60}.")
+
+    def build(key: PRNGKey, kernel_init=None, bias_init=None) -> nnx.Module:
+        kwargs = _init_kwargs(kernel_init=kernel_init, bias_init=bias_init)
+        module = factory(rngs=nnx.Rngs(key), **kwargs)
+        if not isinstance(module, nnx.Module):
+            raise TypeError(
+                f"from_nnx: the factory must return an nnx.Module; got "
+                f"{type(module).__name__}."
+            )
+        return module
+
+    # The graph (and shapes) without computing anything; concrete non-parameter
+    # state only when the model has some.
+    abstract = nnx.eval_shape(lambda: build(jax.random.key(0)))
+    graphdef, _, abstract_rest = nnx.split(abstract, nnx.Param, ...)
+    if jax.tree.leaves(abstract_rest):
+        _, _, rest = nnx.split(build(jax.random.key(0)), nnx.Param, ...)
+    else:
+        rest = abstract_rest
+
+    def init(key: PRNGKey, kernel_init=None, bias_init=None) -> PyTree:
+        _, params, _ = nnx.split(build(key, kernel_init, bias_init), nnx.Param, ...)
+        return params
+
+    def apply(params: PyTree, x: jax.Array) -> jax.Array:
+        return nnx.merge(graphdef, params, rest)(x)
+
+    def intermediates(params: PyTree, x: jax.Array) -> tuple[jax.Array, dict]:
+        module = nnx.merge(graphdef, params, rest)
+        out, values = nnx.capture(module, nnx.Intermediate)(x)
+        return out, nnx.to_pure_dict(values)
+
+    label = name if name is not None else getattr(factory, "__name__", "nnx")
+    return PureModel(label, init, apply, intermediates)
+
+
+def from_pure(
+    init: Callable[[PRNGKey], PyTree],
+    apply: Callable[[PyTree, jax.Array], jax.Array],
+    name: str = "custom",
+    kernel_rule: str = r"(kernel|weight|\bw)$",
+    bias_rule: str = r"(bias|\bb)$",
+) -> PureModel:
+    """A :class:`PureModel` from your own ``init(key)`` and ``apply``.
+
+    The engine's ``kernel_init`` / ``bias_init`` are applied with
+    :func:`initlab.reinit` on the leaves whose path (see ``initlab.reinit``)
+    matches ``kernel_rule`` / ``bias_rule`` (kernel rule first); None leaves your
+    init's values. ``init(key)`` gets the key itself; the reinit draws use keys
+    folded from it.
+
+    Args:
+      init: ``init(key) -> params`` pytree.
+      apply: ``apply(params, x) -> outputs`` (batch, out).
+      name: label.
+      kernel_rule, bias_rule: regular expressions searched in each leaf path.
+
+    Returns:
+      the pure model.
+
+    Raises:
+      TypeError: init or apply not callable.
+      ValueError: (when ``init`` is called) a rule with an initializer matches
+        no leaf.
+
+    Example:
+      >>> def my_init(key):
+      ...     return {"w": jnp.zeros((2, 1)), "b": jnp.zeros(1)}
+      >>> model = from_pure(my_init, lambda p, x: x @ p["w"] + p["b"])
+      >>> model.init(jax.random.key(0), initlab.ones(), None)["w"]
+      Array([[1.], [1.]], dtype=float32)
+    """
+    if not callable(init) or not callable(apply):
+        raise TypeError(
+            f"from_pure: init and apply must be callables; got "
+            f"{type(init).__name__} and {type(apply).__name__}."
+        )
+
+    def pure_init(key: PRNGKey, kernel_init=None, bias_init=None) -> PyTree:
+        params = init(key)
+        rules = [
+            (rule, ini)
+            for rule, ini in ((kernel_rule, kernel_init), (bias_rule, bias_init))
+            if ini is not None
+        ]
+        if not rules:
+            return params
+        # Fold the key so the rule draws are not the draws init(key) made.
+        return reinit(params, rules, jax.random.fold_in(key, 1))
+
+    return PureModel(name, pure_init, apply)
+
+
+def mlp(
+    widths: Sequence[int],
+    in_features: int,
+    out_features: int,
+    activation: str | Callable = "relu",
+    output_activation: str | Callable | None = None,
+    use_bias: bool = True,
+) -> PureModel:
+    """A pure :class:`MLP`.
+
+    Args:
+      widths, in_features, out_features, activation, output_activation,
+        use_bias: as :class:`MLP`.
+
+    Returns:
+      ``PureModel`` named e.g. ``"mlp-64-128-10"``.
+
+    Raises:
+      ValueError, TypeError: as :class:`MLP` (raised here, not at init).
+
+    Example:
+      >>> model = mlp((2,), 2, 1, "sigmoid", "sigmoid")   # the XOR net
+    """
+
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return MLP(in_features, widths, out_features, activation=activation,
+                   output_activation=output_activation, kernel_init=kernel_init,
+                   bias_init=bias_init, use_bias=use_bias, rngs=rngs)  # fmt: skip
+
+    sizes = (in_features, *_widths(widths, "widths", "mlp"), out_features)
+    return from_nnx(factory, "mlp-" + "-".join(map(str, sizes)))
+
+
+def cnn1d(
+    in_length: int,
+    in_channels: int,
+    channels: Sequence[int],
+    num_classes: int,
+    kernel_size: int = 5,
+    activation: str | Callable = "relu",
+    stride: int = 2,
+) -> PureModel:
+    """A pure :class:`CNN1D` (arguments as there).
+
+    Example:
+      >>> model = cnn1d(40, 1, (32, 32), 10)
+    """
+
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return CNN1D(in_length, in_channels, channels, num_classes,
+                     kernel_size=kernel_size, activation=activation,
+                     kernel_init=kernel_init, bias_init=bias_init, stride=stride,
+                     rngs=rngs)  # fmt: skip
+
+    chans = "-".join(map(str, _widths(channels, "channels", "cnn1d")))
+    return from_nnx(factory, f"cnn1d-{chans}")
+
+
+def _rnn(cls, tag, in_features, hidden, num_classes, recurrent_kernel_init):
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return cls(in_features, hidden, num_classes, kernel_init=kernel_init,
+                   recurrent_kernel_init=recurrent_kernel_init,
+                   bias_init=bias_init, rngs=rngs)  # fmt: skip
+
+    return from_nnx(factory, f"{tag}-{hidden}")
+
+
+def gru(
+    in_features: int,
+    hidden: int,
+    num_classes: int,
+    recurrent_kernel_init: InitializerLike | None = None,
+) -> PureModel:
+    """A pure :class:`GRUClassifier`.
+
+    The engine's ``kernel_init`` goes to the input and head kernels; the
+    recurrent kernel is fixed here (None: Flax's orthogonal). To compare
+    recurrent initializers, make one model per initializer, or use
+    ``initlab.reinit`` with the rule ``"dense_h/kernel$"``.
+
+    Example:
+      >>> model = gru(1, 64, 10, recurrent_kernel_init="orthogonal")
+    """
+    return _rnn(
+        GRUClassifier, "gru", in_features, hidden, num_classes, recurrent_kernel_init
+    )
+
+
+def lstm(
+    in_features: int,
+    hidden: int,
+    num_classes: int,
+    recurrent_kernel_init: InitializerLike | None = None,
+) -> PureModel:
+    """A pure :class:`LSTMClassifier`; initializers as :func:`gru`.
+
+    Example:
+      >>> model = lstm(1, 64, 10)
+    """
+    return _rnn(
+        LSTMClassifier, "lstm", in_features, hidden, num_classes, recurrent_kernel_init
+    )
+
+
+MODELS: Mapping[str, Callable[..., PureModel]] = {
+    "mlp": mlp,
+    "cnn1d": cnn1d,
+    "gru": gru,
+    "lstm": lstm,
+}
+
+
+def num_params(params: PyTree) -> int:
+    """Number of scalars in a params pytree (no leading restart axis).
+
+    Example:
+      >>> num_params(mlp((2,), 2, 1).init(jax.random.key(0)))
+      9
+    """
+    return sum(math.prod(jnp.shape(x)) for x in jax.tree.leaves(params))
