@@ -29,13 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import pandas as pd
 
 from initlab import diagnostics, stats
 from initlab.engine import OPTIMIZERS, make_optimizer, train
-from initlab.initializers import InitFn, constant, random_uniform
+from initlab.initializers import constant, random_uniform
 from initlab.models import MODELS, PureModel
 from initlab.outcomes import Outcomes
 from initlab.registry import KERAS_NAMES, get
@@ -200,42 +199,8 @@ def parse_initializers(
     return out
 
 
-# Initializers whose draw runs a LAPACK QR (jaxlib's CPU kernel).
-_QR_INITIALIZERS = ("orthogonal", "delta_orthogonal")
-
-
-def _sequential_under_vmap(init: InitFn) -> InitFn:
-    """The same initializer, whose vmap runs one draw after another (``lax.map``).
-
-    jaxlib's batched CPU QR splits the batch over XLA's intra-op thread pool and
-    waits for it; two such QRs running at once (the layers of one model) can
-    take every thread and wait forever at 0 % CPU (seen here with 64+ keys on
-    one or two CPU devices). One matrix per call never splits, and gives the
-    same bits as the batched call; the name and config are unchanged, so run
-    fingerprints and ``to_config`` are too.
-    """
-
-    def draw(key, shape, dtype):
-        def one(k):
-            return init(k, shape, dtype)
-
-        batched = jax.custom_batching.custom_vmap(one)
-
-        @batched.def_vmap
-        def rule(axis_size, in_batched, keys):
-            return jax.lax.map(one, keys), True
-
-        return batched(key)
-
-    return InitFn(init.name, init.config, draw)
-
-
 def resolve_initializers(entries: Sequence[Any]) -> dict[str, Any]:
-    """Labels (as ``initlab.train`` makes them) -> initializers, safe to vmap.
-
-    QR-based initializers (orthogonal, delta_orthogonal) are wrapped by
-    :func:`_sequential_under_vmap` on the CPU backend, where jaxlib's batched QR
-    can deadlock; the numbers are the same.
+    """Labels (as ``initlab.train`` makes them) -> initializers.
 
     Args:
       entries: names, configs or initializers.
@@ -250,17 +215,7 @@ def resolve_initializers(entries: Sequence[Any]) -> dict[str, Any]:
     """
     from initlab.engine import _label
 
-    out = {}
-    for entry in entries:
-        init = get(entry)
-        if (
-            isinstance(init, InitFn)
-            and init.name in _QR_INITIALIZERS
-            and jax.default_backend() == "cpu"
-        ):
-            init = _sequential_under_vmap(init)
-        out[_label(entry)] = init
-    return out
+    return {_label(entry): get(entry) for entry in entries}
 
 
 def _check_common(options: Options) -> None:

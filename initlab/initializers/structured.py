@@ -10,14 +10,35 @@ import jax.numpy as jnp
 from initlab.initializers._core import InitFn, number, positive
 
 
+def _qr_one(a: jax.Array) -> jax.Array:
+    q, r = jnp.linalg.qr(a)
+    # Multiplying by sign(diag R) makes Q Haar-distributed (Mezzadri 2007).
+    return q * jnp.sign(jnp.diag(r))[None, :]
+
+
+@jax.custom_batching.custom_vmap
+def _qr_haar(a: jax.Array) -> jax.Array:
+    return _qr_one(a)
+
+
+@_qr_haar.def_vmap
+def _qr_haar_vmap(axis_size, in_batched, a):
+    (batched,) = in_batched
+    if not batched:
+        return _qr_haar(a), False
+    if jax.default_backend() == "cpu":
+        # jaxlib's batched CPU QR (LAPACK geqrf under ParallelBatchMap) was seen
+        # to deadlock at 0 % CPU for >= 64 keys: draw one matrix after another.
+        # Same numbers; lax.map over the custom_vmap keeps nested vmaps safe.
+        return jax.lax.map(_qr_haar, a), True
+    return jax.vmap(_qr_one)(a), True
+
+
 def _orthogonal_matrix(key, rows: int, cols: int) -> jax.Array:
     """A float32 (rows, cols) matrix with orthonormal columns (rows >= cols) or rows."""
     transpose = rows < cols
     n, m = (cols, rows) if transpose else (rows, cols)
-    a = jax.random.normal(key, (n, m), jnp.float32)
-    q, r = jnp.linalg.qr(a)
-    # Multiplying by sign(diag R) makes Q Haar-distributed (Mezzadri 2007).
-    q = q * jnp.sign(jnp.diag(r))[None, :]
+    q = _qr_haar(jax.random.normal(key, (n, m), jnp.float32))
     return q.T if transpose else q
 
 
