@@ -256,8 +256,7 @@ class _Loop:
                         if hasattr(aval, "shape") and hasattr(aval, "dtype"):
                             total += math.prod(aval.shape) * aval.dtype.itemsize
                     todo.extend(
-                        getattr(j, "jaxpr", j)
-                        for j in jaxprs_in_params(eqn.params)
+                        getattr(j, "jaxpr", j) for j in jaxprs_in_params(eqn.params)
                     )
             return total
 
@@ -490,6 +489,7 @@ class RunConfig:
     eval_every: int
     target: float | None
     target_metric: str | None
+    chunk_size: int  # chunk files cover fixed rows: resume needs the same size
 
     def fingerprint(self) -> str:
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
@@ -690,6 +690,7 @@ def train(
         eval_every=eval_every,
         target=target,
         target_metric=target_metric,
+        chunk_size=chunk,
     )
 
     # -- the rows: initializer-major, restart indices first_restart + 0..N-1
@@ -721,7 +722,10 @@ def train(
             rows = np.arange(c * chunk, min((c + 1) * chunk, total))
             path = out_path / "chunks" / f"chunk-{c:05d}.parquet" if out_path else None
             if path is not None and path.exists():
-                parts.append(Outcomes.load(path))
+                part = Outcomes.load(path)
+                if keep_params:
+                    _load_params(path, part, model)
+                parts.append(part)
                 bar.update(len(segments))
                 continue
             part = compiled.run(
@@ -729,7 +733,9 @@ def train(
                 sharded, keep_params, bar,
             )  # fmt: skip
             if path is not None:
-                part.save(path)
+                if keep_params:
+                    _save_params(path, part)
+                part.save(path)  # written last: it marks the chunk finished
             parts.append(part)
     finally:
         bar.close()
@@ -908,6 +914,38 @@ class _Compiled:
             if keep_params
             else None,
         )
+
+
+def _params_path(chunk_path: Path) -> Path:
+    return chunk_path.with_name(chunk_path.stem + ".params.npz")
+
+
+def _save_params(chunk_path: Path, part: Outcomes) -> None:
+    """Initial and final params of a chunk beside it, so keep_params can resume."""
+    arrays = {}
+    for which in ("initial", "final"):
+        for i, leaf in enumerate(jax.tree.leaves(getattr(part, f"{which}_params"))):
+            arrays[f"{which}_{i}"] = np.asarray(leaf)
+    target = _params_path(chunk_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, target)
+
+
+def _load_params(chunk_path: Path, part: Outcomes, model: PureModel) -> None:
+    target = _params_path(chunk_path)
+    if not target.exists():
+        raise ValueError(
+            f"keep_params=True, but {chunk_path.name} was written without params; "
+            "rerun without keep_params or into a fresh out_dir."
+        )
+    treedef = jax.tree.structure(jax.eval_shape(model.init, jax.random.key(0)))
+    with np.load(target) as data:
+        for which in ("initial", "final"):
+            leaves = [data[f"{which}_{i}"] for i in range(treedef.num_leaves)]
+            setattr(part, f"{which}_params", jax.tree.unflatten(treedef, leaves))
 
 
 def _take(tree, n):

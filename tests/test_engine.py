@@ -191,6 +191,20 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
     assert_same_outcomes(resumed, loaded, exact=True)
     with pytest.raises(ValueError, match="different run"):
         run(out_dir=tmp_path, **{**kw, "num_restarts": 5})
+    with pytest.raises(ValueError, match="different run"):
+        run(out_dir=tmp_path, **{**kw, "chunk_size": 2})
+
+
+def test_resume_keeps_params(tmp_path):
+    kw = dict(num_restarts=4, chunk_size=2, keep_params=True, out_dir=tmp_path)
+    first = run(**kw)
+    again = run(**kw)  # every chunk loaded from disk
+    for a, b in zip(jax.tree.leaves(first.final_params),
+                    jax.tree.leaves(again.final_params), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    assert jax.tree.structure(first.initial_params) == jax.tree.structure(
+        again.initial_params
+    )
 
 
 def test_steps_to_target():
