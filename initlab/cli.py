@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -397,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
       0 on success, 2 on bad input (one line on stderr), 130 when interrupted.
+      Set ``INITLAB_DEBUG=1`` to see the traceback instead of the one line.
 
     Example:
       >>> main(["run", "xor", "--small", "--quiet", "--out", "/tmp/xor"])
@@ -420,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, TypeError, KeyError) as err:
+        if os.environ.get("INITLAB_DEBUG"):
+            raise  # the full traceback, for bugs that look like bad input
         message = " ".join(str(err.args[0] if err.args else err).split())
         print(f"initlab: error: {message}", file=sys.stderr)
         return EXIT_USAGE

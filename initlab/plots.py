@@ -76,6 +76,16 @@ def _axes(ax: Axes | None, figsize=_FIGSIZE) -> tuple[Figure, Axes]:
     return ax.figure, ax
 
 
+def _legend(ax: Axes, **kwargs: Any) -> None:
+    """A legend inside the axes for a few entries, beside them for many."""
+    n = len(ax.get_legend_handles_labels()[0]) + len(kwargs.get("handles", []))
+    if n > 6:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0, **kwargs)  # fmt: skip
+    else:
+        ax.legend(fontsize="small", loc="best", **kwargs)
+
+
 def _collect(data: Any, metric: str | None, higher_is_better: bool | None = None):
     """(labels, finite values per label, diverged count per label, higher, name)."""
     from initlab.outcomes import Outcomes
@@ -201,7 +211,7 @@ def plot_distributions(
         f"{_pretty(name)} over restarts"
         + (f" ({total_div} diverged restarts left out)" if total_div else "")
     )
-    ax.legend(handles=handles, fontsize="small", loc="best")
+    _legend(ax, handles=handles)
     return fig, ax
 
 
@@ -246,7 +256,7 @@ def plot_ecdf(
     ax.set_xlabel(f"final {_pretty(name)}")
     ax.set_ylabel("fraction of restarts ≤ value")
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize="small", loc="best")
+    _legend(ax)
     ax.set_title(f"ECDF of {_pretty(name)}")
     return fig, ax
 
@@ -321,7 +331,7 @@ def plot_curves(
     ax.set_title(
         f"{_pretty(metric)}: median and {band[0]:g}-{band[1]:g}th percentile band"
     )
-    ax.legend(fontsize="small", loc="best")
+    _legend(ax)
     return fig, ax
 
 
@@ -392,7 +402,7 @@ def plot_best_of_k(
     ax.set_xlabel("k (restarts tried, best kept)")
     ax.set_ylabel(f"expected {'best' if higher else 'lowest'} {_pretty(name)}")
     ax.set_title(f"Best of k restarts ({confidence:.0%} bootstrap band)")
-    ax.legend(fontsize="small", loc="best")
+    _legend(ax)
     return fig, ax
 
 
@@ -459,7 +469,7 @@ def plot_profiles(
     ax.set_ylabel(f"fraction of restarts with value {sign} τ")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"Performance profile ({confidence:.0%} Wilson band)")
-    ax.legend(fontsize="small", loc="best")
+    _legend(ax)
     return fig, ax
 
 
@@ -597,5 +607,5 @@ def plot_layer_stats(
     ax.set_xlabel("layer index (input → output)")
     ax.set_ylabel(_pretty(statistic))
     ax.set_title(f"{_pretty(statistic)} per layer")
-    ax.legend(fontsize="small", loc="best")
+    _legend(ax)
     return fig, ax
