@@ -157,3 +157,25 @@ def test_report_bad_input(tmp_path):
     empty = grid_outcomes().select(np.zeros(60, bool))
     with pytest.raises(ValueError, match="no restarts"):
         report.write_report(empty, tmp_path)
+
+
+def test_report_from_a_real_engine_run(tmp_path):
+    # The issue's "done when": 3 initializers x 64 restarts, trained for real.
+    import initlab
+    from tests.test_engine import TASK
+
+    inits = ["glorot_uniform", "he_normal", "zeros"]
+    out = initlab.train(
+        TASK, inits, num_restarts=64, steps=20, eval_every=10, progress=False
+    )
+    folder = initlab.write_report(out, tmp_path / "rep", target=0.6)
+    assert (folder / "results.parquet").exists()
+    md = (folder / "report.md").read_text()
+    for label in out.labels:
+        assert label in md
+    html = (folder / "report.html").read_text()
+    for src in re.findall(r'<img src="([^"]+)"', html):
+        assert (folder / src).exists()
+    assert len(list((folder / "figures").glob("*.png"))) >= 4
+    back = Outcomes.load(folder)
+    assert len(back) == 192
