@@ -940,8 +940,9 @@ NOTEBOOKS["06_pretrained_vs_random"] = [
     noise) the noiseless transfer arm can end in at most 8 different models,
     one per pretrained network, which the box plot shows as a few stacked
     values. Among dictionaries, the smooth Gabor filters did slightly better
-    than the DCT basis, whose high-frequency filters fit MNIST-1D's noisy
-    signals less well (within the intervals, though).
+    than the DCT basis (perhaps because half of the DCT filters are high
+    frequencies that fit MNIST-1D's noisy
+    signals less well; a guess, and within the intervals).
 
     ## Notes on the setup
 
