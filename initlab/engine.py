@@ -280,8 +280,11 @@ class _Loop:
         pad = blocks * _EVAL_BLOCK - n
         if pad:  # repeat the last example; its outputs are dropped below
             x = jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)])
-        out = jax.lax.map(
-            lambda xb: self.apply(params, xb),
+        # params ride in the carry, not in a closure: NNX modules that run
+        # their own transforms (nnx.RNN's scan) refuse values from an outer trace.
+        _, out = jax.lax.scan(
+            lambda p, xb: (p, self.apply(p, xb)),
+            params,
             x.reshape(blocks, _EVAL_BLOCK, *x.shape[1:]),
         )
         return out.reshape(blocks * _EVAL_BLOCK, *out.shape[2:])[:n]

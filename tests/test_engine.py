@@ -326,3 +326,20 @@ def test_outcomes_tidy_table_and_parquet(tmp_path):
 
     tidy = pd.read_parquet(path)
     assert len(tidy) == 3
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_recurrent_models_train_with_blocked_evaluation(kind):
+    # 300 training examples > the 256-example evaluation block: the evaluation
+    # runs in a scan over blocks, which nnx.RNN's own scan must accept.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(340, 6, 1)).astype(np.float32)
+    y = (x.sum(axis=(1, 2)) > 0).astype(np.int32)
+    model = getattr(initlab.models, kind)(1, 4, 2)
+    task = initlab.make_task(
+        kind, x[:300], y[:300], x[300:], y[300:], kind="classification", model=model,
+        defaults=dict(batch_size=50, steps=12, eval_every=12, learning_rate=0.5),
+    )  # fmt: skip
+    out = initlab.train(task, "glorot_uniform", num_restarts=2, progress=False)
+    assert np.all(np.isfinite(out.final["train_loss"]))
+    assert np.all(out.final["train_loss"] < out.curves["train_loss"][:, 0])
