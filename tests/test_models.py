@@ -207,3 +207,16 @@ def test_bad_arguments_raise():
                                        jnp.ones((2, 39)))  # fmt: skip
     assert set(M.MODELS) == {"mlp", "cnn1d", "gru", "lstm"}
     assert M.num_params(M.mlp((2,), 2, 1).init(KEY)) == 9
+
+
+@pytest.mark.parametrize("length, k, stride", [(40, 5, 2), (40, 5, 1), (7, 4, 3)])
+def test_cnn1d_im2col_equals_lax_convolution(length, k, stride):
+    # CNN1D computes its "SAME" convolutions as patches @ kernel (fast under
+    # vmap); nnx.Conv (lax.conv) with the same parameters is the reference.
+    from initlab.models.modules import _conv1d_same
+
+    conv = nnx.Conv(3, 6, (k,), strides=stride, padding="SAME", rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(1), (2, length, 3))
+    ours = _conv1d_same(x, conv.kernel[...], conv.bias[...], conv.strides)
+    # float32 sums of k * 3 products in another order: ~1e-6 apart.
+    np.testing.assert_allclose(ours, conv(x), rtol=1e-5, atol=1e-5)
