@@ -76,7 +76,8 @@ def test_ctrl_c_keeps_chunks_and_the_same_command_resumes(tmp_path, monkeypatch,
         raise KeyboardInterrupt
 
     # The interrupt lands after training (in the report): every chunk is done.
-    monkeypatch.setattr(experiments, "write_report", interrupt)
+    # Patched where the zoo study (the default) looks the name up.
+    monkeypatch.setattr(experiments.zoo_study, "write_report", interrupt)
     assert run(*args) == cli.EXIT_INTERRUPTED
     err = capsys.readouterr().err
     assert "2 finished chunk(s) kept" in err and "resume" in err
