@@ -56,85 +56,6 @@ print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
       f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
 """
 
-# A 1-D CNN and a GRU written as pure functions (initlab.from_pure). Why not
-# initlab.models.cnn1d / gru: vmapped over restarts, nnx.Conv becomes a grouped
-# convolution that XLA:CPU runs ~10x slower than this im2col matmul, and the
-# nnx.RNN scan failed under the engine's blocked evaluation (see the notes).
-PURE_MODELS = """
-def conv1d_same(x, kernel, bias, stride):
-    \"\"\"SAME-padded strided 1-D convolution as one matmul over patches (im2col).\"\"\"
-    k, c_in, c_out = kernel.shape
-    length = x.shape[1]
-    out_len = -(-length // stride)
-    pad = max((out_len - 1) * stride + k - length, 0)
-    x = jnp.pad(x, ((0, 0), (pad // 2, pad - pad // 2), (0, 0)))
-    idx = np.arange(out_len)[:, None] * stride + np.arange(k)[None, :]
-    patches = x[:, idx, :].reshape(x.shape[0], out_len, k * c_in)
-    return patches @ kernel.reshape(k * c_in, c_out) + bias
-
-
-def cnn1d_pure(channels=(32, 32), kernel_size=5, stride=2, num_classes=10):
-    \"\"\"initlab.models.cnn1d's network (same paths convs/<i>/kernel, head/kernel).\"\"\"
-    sizes = (1, *channels)
-
-    def init(key):
-        lecun = initlab.lecun_normal()  # Flax's default; the engine's init replaces it
-        convs = [
-            {"kernel": lecun(jax.random.fold_in(key, i), (kernel_size, a, b)),
-             "bias": jnp.zeros(b)}
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
-        ]
-        head = {"kernel": lecun(jax.random.fold_in(key, 99), (sizes[-1], num_classes)),
-                "bias": jnp.zeros(num_classes)}
-        return {"convs": convs, "head": head}
-
-    def apply(params, x):
-        h = x
-        for conv in params["convs"]:
-            h = jax.nn.relu(conv1d_same(h, conv["kernel"], conv["bias"], stride))
-        return h.mean(axis=1) @ params["head"]["kernel"] + params["head"]["bias"]
-
-    name = "cnn1d-" + "-".join(map(str, channels))
-    return initlab.from_pure(init, apply, name=name)
-
-
-def gru_pure(hidden=32, num_classes=10):
-    \"\"\"A GRU over the 40 samples, last state -> dense head (Keras/Flax gates).
-
-    The engine's initializer replaces the input and head kernels (leaves named
-    "kernel"); the recurrent matrix ("recurrent", fused gates (hidden, 3 hidden))
-    stays orthogonal, Keras's default for GRU/LSTM.
-    \"\"\"
-
-    def init(key):
-        k = lambda i: jax.random.fold_in(key, i)  # noqa: E731
-        return {
-            "cell": {"kernel": initlab.glorot_uniform()(k(0), (1, 3 * hidden)),
-                     "recurrent": initlab.orthogonal()(k(1), (hidden, 3 * hidden)),
-                     "bias": jnp.zeros(3 * hidden)},
-            "head": {"kernel": initlab.glorot_uniform()(k(2), (hidden, num_classes)),
-                     "bias": jnp.zeros(num_classes)},
-        }
-
-    def apply(params, x):
-        cell = params["cell"]
-        xs = jnp.swapaxes(x @ cell["kernel"] + cell["bias"], 0, 1)  # (time, batch, 3h)
-
-        def step(h, xt):
-            xr, xz, xn = jnp.split(xt, 3, axis=-1)
-            hr, hz, hn = jnp.split(h @ cell["recurrent"], 3, axis=-1)
-            r = jax.nn.sigmoid(xr + hr)
-            z = jax.nn.sigmoid(xz + hz)
-            n = jnp.tanh(xn + r * hn)
-            return (1 - z) * n + z * h, None
-
-        h0 = jnp.zeros((x.shape[0], hidden), x.dtype)
-        h, _ = jax.lax.scan(step, h0, xs)
-        return h @ params["head"]["kernel"] + params["head"]["bias"]
-
-    return initlab.from_pure(init, apply, name=f"gru-{hidden}")
-"""  # noqa: E501
-
 
 def md(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(dedent(text).strip())
@@ -264,29 +185,30 @@ NOTEBOOKS["03_initializer_zoo"] = [
     * **MLP** on digits: from the run above.
     * **1-D CNN** on MNIST-1D (length-40 signals, 10 classes; 4000 train, 1000
       test): two conv layers of 32 channels, kernel 5, stride 2, SAME padding,
-      ReLU, global average pool, dense head — `initlab.models.cnn1d`'s network,
-      written with `initlab.from_pure` (see the note at the end). SGD lr 0.1,
-      batch 100, `STEPS_CNN` steps.
+      ReLU, global average pool, dense head: `initlab.models.cnn1d(40, 1,
+      (32, 32), 10)`. SGD lr 0.1, batch 100, `STEPS_CNN` steps.
     * **GRU** on MNIST-1D read as a sequence of 40 scalars: 32 hidden units,
-      last state into a dense head. The initializer replaces the input and head
-      kernels; the recurrent kernel stays orthogonal (Keras's default for RNNs).
-      Adam lr 0.01, batch 100, `STEPS_GRU` steps.
+      last state into a dense head: `initlab.models.gru(1, 32, 10,
+      recurrent_kernel_init="orthogonal")`. The initializer replaces the input
+      and head kernels; the recurrent kernel stays orthogonal (Keras's default
+      for RNNs). Adam lr 0.01, batch 100, `STEPS_GRU` steps.
 
     The probability of improvement P(A > B) is the chance that a restart with
     initializer A ends with a higher test accuracy than one with B
     (Mann-Whitney U / nm; 0.5 = no difference), with a bootstrap interval.
     """),
-    code(PURE_MODELS),
     code("""
     CONTENDERS = ["glorot_uniform", "he_normal", "lecun_normal", "orthogonal"]
+    cnn = initlab.models.cnn1d(40, 1, (32, 32), 10)
+    gru = initlab.models.gru(1, 32, 10, recurrent_kernel_init="orthogonal")
     out_cnn = initlab.train(
-        mnist1d, CONTENDERS + ["random_normal"], model=cnn1d_pure(),
-        num_restarts=R_SEQ, steps=STEPS_CNN, batch_size=100, optimizer="sgd",
-        learning_rate=0.1, eval_every=EVAL * 2, seed=0, progress=False)
+        mnist1d, CONTENDERS + ["random_normal"], model=cnn, num_restarts=R_SEQ,
+        steps=STEPS_CNN, batch_size=100, optimizer="sgd", learning_rate=0.1,
+        eval_every=EVAL * 2, seed=0, progress=False)
     out_gru = initlab.train(
-        mnist1d, CONTENDERS, model=gru_pure(32), num_restarts=R_SEQ,
-        steps=STEPS_GRU, batch_size=100, optimizer="adam", learning_rate=0.01,
-        eval_every=EVAL, seed=0, progress=False)
+        mnist1d, CONTENDERS, model=gru, num_restarts=R_SEQ, steps=STEPS_GRU,
+        batch_size=100, optimizer="adam", learning_rate=0.01, eval_every=EVAL,
+        seed=0, progress=False)
     for name, o in (("cnn", out_cnn), ("gru", out_gru)):
         print(f"{name}: {len(o)} restarts in {o.metadata['wall_time_s']:.0f} s")
     """),
@@ -350,15 +272,15 @@ NOTEBOOKS["03_initializer_zoo"] = [
       0.44 [0.25, 0.64] and 0.50 [0.29, 0.71]); He normal is slightly *worse*
       on this shallow ReLU net at lr 0.1: 0.961 [0.957, 0.964], P(he > glorot)
       = 0.20 [0.06, 0.36].
-    * **On the 1-D CNN it is the worst of the four**: 0.400 [0.391, 0.408]
-      against He normal 0.604 [0.590, 0.615] (P(he > glorot) = 1.00 [1.00,
-      1.00]: every He restart beat every Glorot restart) and LeCun 0.520;
-      orthogonal 0.418. The CNN is short of steps at 600, so the scale of the
+    * **On the 1-D CNN it is the worst of the four**: 0.404 [0.390, 0.416]
+      against He normal 0.599 [0.581, 0.616] (P(he > glorot) = 1.00 [1.00,
+      1.00]: every He restart beat every Glorot restart) and LeCun 0.527;
+      orthogonal 0.415. The CNN is short of steps at 600, so the scale of the
       start decides how far it gets.
-    * **On the GRU** (recurrent kernel orthogonal in every arm) He normal 0.714
-      [0.686, 0.738] and LeCun 0.694 [0.653, 0.734] beat glorot_uniform 0.597
-      [0.563, 0.638] (P = 0.92 [0.75, 1.00] and 0.89 [0.69, 1.00]); orthogonal
-      input kernels did not (0.560, P = 0.28 [0.05, 0.61]).
+    * **On the GRU** (recurrent kernel orthogonal in every arm) He normal 0.705
+      [0.655, 0.753] and LeCun 0.739 [0.704, 0.774] beat glorot_uniform 0.577
+      [0.551, 0.604] (P = 0.91 [0.70, 1.00] and 1.00 [1.00, 1.00]); orthogonal
+      input kernels did not (0.561, P = 0.41 [0.13, 0.72]).
     * **"Small random values": small, but not too small.** Final accuracy vs
       the variance scale `s` (Var w = s / fan_in) is a plateau from s = 0.1
       (0.960) through s = 0.5 (0.969, the best) and 1 (0.968) to 2 (0.961),
@@ -379,15 +301,8 @@ NOTEBOOKS["03_initializer_zoo"] = [
     vector (entries of about 0.1, like Glorot's 0.14) while He draws entries of
     std 1.4 from its fan_in of 1.
 
-    ## Notes on the setup
-
-    * `initlab.models.cnn1d` and `initlab.models.gru` were not used for the
-      training runs: vmapped over restarts, `nnx.Conv` compiles to a grouped
-      convolution that XLA:CPU ran about 10x slower than the im2col matmul
-      above (same function: max difference 1e-7 on MNIST-1D inputs), and the
-      `nnx.RNN` scan raised "Cannot extract graph node from different trace
-      level" inside the engine's blocked evaluation at the time of writing.
-      The pure versions have the same parameter shapes and paths.
+    The models are initlab's own: `initlab.models.mlp`, `initlab.models.cnn1d`
+    and `initlab.models.gru` (Flax NNX), trained as they are by `initlab.train`.
     """),
     code(FOOTER),
 ]
@@ -832,11 +747,10 @@ NOTEBOOKS["06_pretrained_vs_random"] = [
     ## 2 · A dictionary first layer for the 1-D CNN (MNIST-1D)
 
     Model: two conv layers (32 channels each, kernel 8, stride 2, SAME, ReLU),
-    global average pool, dense head — `initlab.models.cnn1d`'s network written
-    with `initlab.from_pure` (see the note at the end), on MNIST-1D (4000 train /
-    1000 test, length 40). Every arm draws all kernels He normal, zero biases;
-    the dictionary arms then replace the first conv kernel (8, 1, 32) with
-    `initlab.reinit`:
+    global average pool, dense head: `initlab.models.cnn1d(40, 1, (32, 32), 10,
+    kernel_size=8)`, on MNIST-1D (4000 train / 1000 test, length 40). Every
+    arm draws all kernels He normal, zero biases; the dictionary arms then
+    replace the first conv kernel (8, 1, 32) with `initlab.reinit`:
 
     * `dct`: the 8 DCT-II filters (orthonormal), repeated 4x over the 32
       channels; `gabor`: 8 Gabor filters (frequencies 1/16, 1/8, 1/4, 3/8
@@ -847,11 +761,10 @@ NOTEBOOKS["06_pretrained_vs_random"] = [
 
     SGD lr 0.1, batch 100, `STEPS_CNN` steps, `R_CNN` restarts per arm (paired).
     """),
-    code(PURE_MODELS),
     code("""
     R_CNN, STEPS_CNN, EVAL_CNN = (2, 20, 20) if SMALL else (12, 800, 200)
     mnist1d = initlab.get_task("mnist1d", channels=True)
-    cnn = cnn1d_pure(channels=(32, 32), kernel_size=8)
+    cnn = initlab.models.cnn1d(40, 1, (32, 32), 10, kernel_size=8)
 
 
     class FirstLayer:
@@ -926,11 +839,12 @@ NOTEBOOKS["06_pretrained_vs_random"] = [
       std of 0.18 for these layers) costs accuracy: 0.968 [0.964, 0.972] on B
       (P = 0.14 [0.06, 0.23]) and 0.811 [0.800, 0.822] on B-few (P = 0.007).
     * **A dictionary first layer is not clearly better than a random one** for
-      the 1-D CNN on MNIST-1D after 800 steps: Gabor 0.699 [0.690, 0.708]
-      (P(beats random) = 0.63 [0.40, 0.84]), Gabor + noise 0.700, DCT 0.675
-      [0.660, 0.687] (P = 0.36 [0.14, 0.60]), random He normal 0.683 [0.660,
-      0.701]. The dictionary starts do vary less from restart to restart (std
-      0.017-0.025 against 0.039).
+      the 1-D CNN on MNIST-1D after 800 steps: Gabor 0.693 [0.683, 0.702]
+      (P(beats random) = 0.60 [0.36, 0.82]), Gabor + noise 0.696 [0.688,
+      0.704] (P = 0.68 [0.44, 0.88]), DCT 0.677 [0.668, 0.685] (P = 0.38
+      [0.16, 0.61]), random He normal 0.683 [0.670, 0.695]. The dictionary
+      starts do vary less from restart to restart (std 0.015-0.017 against
+      0.023).
 
     **What surprised us.** Transfer bought nothing, even with 50 training
     images: the 5-9 digits are learned from scratch within 25 steps, and
@@ -946,10 +860,8 @@ NOTEBOOKS["06_pretrained_vs_random"] = [
 
     ## Notes on the setup
 
-    * The CNN is written with `initlab.from_pure` as an im2col matmul: vmapped
-      over restarts, `initlab.models.cnn1d`'s `nnx.Conv` becomes a grouped
-      convolution that XLA:CPU ran about 10x slower. Same parameter shapes and
-      paths (`convs/<i>/kernel`, `head/kernel`).
+    * The models are initlab's own, `initlab.models.mlp` and
+      `initlab.models.cnn1d` (Flax NNX), trained as they are by `initlab.train`.
     * `Start` and `FirstLayer` are marker initializers: the engine hands the
       initializer to the model's `init`, which recognizes them and builds the
       whole start; everything stays one compiled training loop.
