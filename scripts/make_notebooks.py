@@ -17,56 +17,13 @@ with ``INITLAB_SMALL=1`` and saves nothing.
 
 from __future__ import annotations
 
-import argparse
-import ast
-import os
 import sys
-import time
-from pathlib import Path
-from textwrap import dedent
 
 import nbformat
+from notebook_builder import FOOTER, code, md, setup_source
+from notebook_builder import main as _main
 
-ROOT = Path(__file__).resolve().parents[1]
-NB_DIR = ROOT / "notebooks"
-
-CPU_DEVICES = (
-    "    initlab.use_cpu_devices()  # one XLA CPU device per core (~1.7x on 2 cores)"
-)
-SETUP = """
-import os
-import time
-
-SMALL = os.environ.get("INITLAB_SMALL") == "1"  # the test suite's small mode
-import initlab
-
-if not SMALL:
-{CPU_DEVICES}
-import jax
-import jax.numpy as jnp
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-
-%config InlineBackend.figure_format = "png"
-plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
-pd.set_option("display.precision", 4)
-T_START = time.perf_counter()
-""".replace("{CPU_DEVICES}", CPU_DEVICES)
-
-FOOTER = """
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
-"""
-
-
-def md(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(dedent(text).strip())
-
-
-def code(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(dedent(text).strip())
-
+SETUP = setup_source()
 
 NOTEBOOKS: dict[str, list[nbformat.NotebookNode]] = {}
 
@@ -911,7 +868,7 @@ NOTEBOOKS["07_stochastic_search"] = [
     optimum, every local optimum and the exact *p* of a hill climber are known,
     and the searches themselves only ever call the fitness function.
     """),
-    code(SETUP.replace(CPU_DEVICES, "    pass  # one device: nothing here is sharded")),
+    code(setup_source(devices="    pass  # one device: nothing here is sharded")),
     md("""
     ## Setup
 
@@ -1214,114 +1171,11 @@ NOTEBOOKS["07_stochastic_search"] = [
 
 
 # --------------------------------------------------------------------------
-# Building and executing.
-
-
-def _normalized(source: str) -> str:
-    """The cell's syntax tree: equal for code that differs only in layout."""
-    lines = [
-        "pass" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    ]
-    try:
-        return ast.dump(ast.parse("\n".join(lines)))
-    except SyntaxError:
-        return source
-
-
-def _code_sources(nb: nbformat.NotebookNode) -> list[str]:
-    return [_normalized(c.source) for c in nb.cells if c.cell_type == "code"]
-
-
-def build(name: str) -> tuple[nbformat.NotebookNode, bool]:
-    """The notebook from source, with the outputs of the saved one if code matches.
-
-    Returns:
-      (notebook, True when it carries outputs of a previous execution).
-    """
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.from_dict(dict(c)) for c in NOTEBOOKS[name]]
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
-                              "language": "python"}  # fmt: skip
-    nb.metadata.language_info = {"name": "python"}
-    path = NB_DIR / f"{name}.ipynb"
-    if path.exists():
-        old = nbformat.read(path, as_version=4)
-        if _code_sources(old) == _code_sources(nb) and any(
-            c.get("outputs") for c in old.cells if c.cell_type == "code"
-        ):
-            old_code = iter(c for c in old.cells if c.cell_type == "code")
-            for cell in nb.cells:
-                if cell.cell_type == "code":
-                    prev = next(old_code)
-                    cell.outputs = prev.outputs
-                    cell.execution_count = prev.execution_count
-            return nb, True
-    return nb, False
-
-
-def execute(nb: nbformat.NotebookNode, small: bool, timeout: int) -> float:
-    """Runs ``nb`` in place from notebooks/; returns the wall time in seconds."""
-    from nbclient import NotebookClient
-
-    env = dict(os.environ)
-    env.pop("INITLAB_SMALL", None)
-    if small:
-        env["INITLAB_SMALL"] = "1"
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        start = time.perf_counter()
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(NB_DIR)}},
-        ).execute()
-        return time.perf_counter() - start
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-
-
-def _strip_ids(nb: nbformat.NotebookNode) -> None:
-    """Stable cell ids (cell-0, cell-1, ...) so rebuilds give small diffs."""
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"cell-{i}"
+# Building and executing: notebook_builder.
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="notebooks (default: all four)")
-    parser.add_argument("--execute", action="store_true", help="run full, save")
-    parser.add_argument("--small", action="store_true", help="run small, no save")
-    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
-    args = parser.parse_args(argv)
-    names = args.names or list(NOTEBOOKS)
-    unknown = sorted(set(names) - set(NOTEBOOKS))
-    if unknown:
-        parser.error(f"unknown notebook(s) {unknown}; known: {list(NOTEBOOKS)}")
-    NB_DIR.mkdir(exist_ok=True)
-    for name in names:
-        nb, has_outputs = build(name)
-        _strip_ids(nb)
-        path = NB_DIR / f"{name}.ipynb"
-        if args.small:
-            seconds = execute(nb, small=True, timeout=args.timeout)
-            print(f"{name}: small mode ran in {seconds:.1f} s")
-            continue
-        if args.execute:
-            seconds = execute(nb, small=False, timeout=args.timeout)
-            print(f"{name}: full mode ran in {seconds:.1f} s")
-            has_outputs = True
-        nbformat.write(nb, path)
-        state = "with outputs" if has_outputs else "NO OUTPUTS (run --execute)"
-        print(
-            f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e3:.0f} kB, "
-            f"{state})"
-        )
-    return 0
+    return _main(NOTEBOOKS, __doc__, argv)
 
 
 if __name__ == "__main__":
