@@ -15,6 +15,11 @@ TIDY_COLUMNS = ("initializer", "restart", "init_seed", "data_seed", "step", "met
                 "value")  # fmt: skip
 
 
+def higher_is_better(metric: str) -> bool:
+    """Losses are better low; every other recorded metric (accuracy, r2) high."""
+    return "loss" not in metric
+
+
 @dataclasses.dataclass
 class Outcomes:
     """Every restart's learning curves and final metrics, with its coordinates.
@@ -96,7 +101,7 @@ class Outcomes:
     def higher_is_better(self, metric: str) -> bool:
         """Whether larger values of ``metric`` are better (accuracy) or not (loss)."""
         table = self.metadata.get("higher_is_better", {})
-        return bool(table.get(metric, "accuracy" in metric))
+        return bool(table.get(metric, higher_is_better(metric)))
 
     def values(
         self, metric: str, initializer: str | None = None, *, include_diverged=False

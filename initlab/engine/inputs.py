@@ -15,10 +15,18 @@ from initlab.registry import get, to_config
 from initlab.tasks import Task
 
 
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{what} must be a positive int; got {value!r}.")
+def _int_at_least(value, low: int, what: str) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or (value < low)
+    ):
+        raise ValueError(f"{what} must be an int >= {low}; got {value!r}.")
     return int(value)
+
+
+def _positive_int(value, what: str) -> int:
+    return _int_at_least(value, 1, what)
 
 
 def _label(x: Any) -> str:
@@ -126,20 +134,27 @@ OPTIMIZERS = (
 
 
 def _describe(init) -> Any:
+    if isinstance(init, str):
+        return init
     try:
         return to_config(init)
     except TypeError:
         return repr(init)
 
 
-def _check_shapes(task: Task, model: PureModel) -> None:
-    """Catches a model/data mismatch with abstract evaluation (nothing compiles)."""
+def _check_shapes(task: Task, model: PureModel) -> list[str]:
+    """Catches a model/data mismatch with abstract evaluation (nothing compiles).
+
+    Returns:
+      The names of the metrics a run records ("train_loss", "test_accuracy"...).
+    """
     try:
         params = jax.eval_shape(model.init, jax.random.key(0))
         x = jax.ShapeDtypeStruct((2, *task.x_train.shape[1:]), task.x_train.dtype)
         out = jax.eval_shape(model.apply, params, x)
         y = jax.ShapeDtypeStruct((2, *task.y_train.shape[1:]), task.y_train.dtype)
         jax.eval_shape(task.loss, out, y)
+        names = list(jax.eval_shape(task.metrics, out, y))
     except Exception as err:  # noqa: BLE001 - re-raised with the context a user needs
         raise ValueError(
             f"model {model.name!r} does not fit task {task.name!r}: inputs have shape "
@@ -147,3 +162,4 @@ def _check_shapes(task: Task, model: PureModel) -> None:
             f"{f', {task.num_classes} classes' if task.num_classes else ''}). "
             f"JAX said: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
         ) from err
+    return [f"{split}_{name}" for split in ("train", "test") for name in names]

@@ -19,6 +19,7 @@ from initlab.engine.devices import _mesh
 from initlab.engine.inputs import (
     _check_shapes,
     _describe,
+    _int_at_least,
     _positive_int,
     _resolve_initializers,
     make_optimizer,
@@ -27,7 +28,7 @@ from initlab.engine.keys import DESIGNS, Design, restart_seeds
 from initlab.engine.loop import _Compiled, _concat_trees, _Loop, _segments
 from initlab.engine.store import RunConfig, _load_params, _prepare_out_dir, _save_params
 from initlab.models import PureModel
-from initlab.outcomes import Outcomes
+from initlab.outcomes import Outcomes, higher_is_better
 from initlab.registry import get
 from initlab.tasks import Task, get_task
 
@@ -153,14 +154,8 @@ def train(
             )
     elif grid_data is not None:
         raise ValueError("grid_data is only for design='grid'.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}.")
-    if (
-        isinstance(first_restart, bool)
-        or not isinstance(first_restart, int)
-        or (first_restart < 0)
-    ):
-        raise ValueError(f"first_restart must be an int >= 0; got {first_restart!r}.")
+    seed = _int_at_least(seed, 0, "seed")
+    first_restart = _int_at_least(first_restart, 0, "first_restart")
     inits = _resolve_initializers(initializers)
     if isinstance(bias_init, str) and bias_init == "same":
         bias_inits = dict(inits)
@@ -178,7 +173,6 @@ def train(
         )
     else:
         lr = learning_rate
-    higher = {"loss": False}
     if target_metric is None:
         target_metric = (
             "test_accuracy" if task.kind == "classification" else "test_loss"
@@ -191,19 +185,18 @@ def train(
     chunk = total if chunk_size is None else _positive_int(chunk_size, "chunk_size")
     chunk = min(chunk, total)
     padded_chunk = math.ceil(chunk / n_dev) * n_dev
-    _check_shapes(task, model)
+    metrics = _check_shapes(task, model)
+    if target is not None and target_metric not in metrics:
+        raise ValueError(
+            f"target_metric {target_metric!r} is not recorded; available: "
+            f"{', '.join(metrics)}."
+        )
 
     config = RunConfig(
         task=task.name,
         model=model.name,
         initializers={k: _describe(v) for k, v in inits.items()},
-        bias_init=(
-            "same"
-            if bias_init == "same"
-            else _describe(bias_init)
-            if bias_init
-            else None
-        ),
+        bias_init=None if bias_init is None else _describe(bias_init),
         num_restarts=num_restarts,
         first_restart=first_restart,
         steps=steps,
@@ -271,25 +264,20 @@ def train(
         result.initial_params = _concat_trees([p.initial_params for p in parts])
         result.final_params = _concat_trees([p.final_params for p in parts])
     if target is not None:
-        curve = result.curves.get(target_metric)
-        if curve is None:
-            raise ValueError(
-                f"target_metric {target_metric!r} is not recorded; available: "
-                f"{sorted(result.curves)}."
-            )
-        better = "loss" not in target_metric
-        hit = curve >= target if better else curve <= target
+        curve = result.curves[target_metric]
+        hit = curve >= target if higher_is_better(target_metric) else curve <= target
         first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
         result.steps_to_target = np.where(first >= 0, result.steps[first], -1)
     result.metadata = {
         **dataclasses.asdict(config),
         "fingerprint": config.fingerprint(),
-        "higher_is_better": {k: not any(w in k for w in higher) for k in result.final},
+        "higher_is_better": {k: higher_is_better(k) for k in result.final},
         "versions": _versions(),
         "devices": [str(x) for x in mesh.devices.flat],
-        "chunk_size": chunk,
         "wall_time_s": time.perf_counter() - t_start,
-        "compile_time_s": compiled.compile_time,
+        # compile + the first segment of the first chunk trained here (0 if
+        # every chunk was resumed from disk)
+        "first_segment_s": compiled.first_segment_s,
     }
     if out_path is not None:
         result.save(out_path / "results.parquet")
