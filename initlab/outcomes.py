@@ -282,9 +282,9 @@ class Outcomes:
         r = len(frame)
         e = len(meta["steps"])
 
-        def stack(col, dtype):
+        def stack(col, dtype, width=e):
             if r == 0:
-                return np.zeros((0, e), dtype)
+                return np.zeros((0, width), dtype)
             return np.stack([np.asarray(v, dtype) for v in frame[col]])
 
         return cls(
@@ -300,7 +300,6 @@ class Outcomes:
             steps_to_target=frame["steps_to_target"].to_numpy(np.int64),
             metadata=meta["metadata"],
             per_example={
-                k: np.stack([np.asarray(v) for v in frame[f"example:{k}"]]).astype(dt)
-                for k, dt in meta["per_example"].items()
+                k: stack(f"example:{k}", dt) for k, dt in meta["per_example"].items()
             },
         )

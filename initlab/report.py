@@ -332,7 +332,6 @@ def write_report(
     )
     binomial_lines = _binomial(outcomes)
 
-    figures = [(rel, cap) for rel, cap in figures if (out / rel).exists()]
     n_div = int(np.sum(outcomes.diverged))
     diverged_text = (
         f"{n_div} of {len(outcomes)} restarts diverged (their loss became "

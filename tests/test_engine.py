@@ -343,3 +343,11 @@ def test_recurrent_models_train_with_blocked_evaluation(kind):
     out = initlab.train(task, "glorot_uniform", num_restarts=2, progress=False)
     assert np.all(np.isfinite(out.final["train_loss"]))
     assert np.all(out.final["train_loss"] < out.curves["train_loss"][:, 0])
+
+
+def test_empty_selection_round_trips(tmp_path):
+    out = run(num_restarts=2)
+    empty = out.select(np.zeros(len(out), bool))
+    back = initlab.Outcomes.load(empty.save(tmp_path / "empty.parquet"))
+    assert len(back) == 0
+    assert back.per_example["test_correct"].shape[0] == 0

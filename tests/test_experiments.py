@@ -46,6 +46,9 @@ def test_check_options_rejects_before_anything_runs():
         ("zoo", {"design": "random"}, "grid"),
         ("nope", {}, "zoo"),
     ]:
+        # check_options itself (no study runs), then run_study, which checks too.
+        with pytest.raises(ValueError, match=needle):
+            experiments.check_options(name, **options)
         with pytest.raises(ValueError, match=needle):
             experiments.run_study(name, **options)
 

@@ -42,7 +42,7 @@ def mlp_step_flops(
 
     Example:
       >>> mlp_step_flops((2, 2, 1), 4, "sigmoid", "sigmoid_half_sse")
-      313
+      255
     """
     act_fwd, act_bwd = {"relu": (1, 1), "sigmoid": (4, 3)}.get(hidden, (None, None))
     if act_fwd is None or output not in ("ce", "sigmoid_half_sse"):

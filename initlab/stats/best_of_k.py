@@ -18,8 +18,14 @@ def _best_of_k_weights(n: int, ks: np.ndarray, replace: bool) -> np.ndarray:
     k = ks[:, None].astype(np.float64)
     if replace:
         return (i / n) ** k - ((i - 1) / n) ** k
-    # Without replacement: P(max = x_(i)) = C(i-1, k-1) / C(n, k).
-    return scipy.special.comb(i - 1, k - 1) / scipy.special.comb(n, k)
+    # Without replacement: P(max = x_(i)) = C(i-1, k-1) / C(n, k), in log space
+    # (the binomials overflow float64 beyond n ~ 1030); zero where i < k.
+    log_c = scipy.special.gammaln
+    log_w = (
+        log_c(i) - log_c(k) - log_c(np.maximum(i - k + 1, 1))
+        - (log_c(n + 1) - log_c(k + 1) - log_c(n - k + 1))
+    )  # fmt: skip
+    return np.where(i >= k, np.exp(log_w), 0.0)
 
 
 def _best_of_k_stat(ks: np.ndarray, replace: bool) -> Callable:

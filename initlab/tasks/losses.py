@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import optax
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 LOSSES = ("cross_entropy", "mse", "half_sse")
@@ -31,9 +32,10 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
       >>> cross_entropy(jnp.zeros((2, 4)), jnp.array([0, 3]))   # log 4
       Array(1.3862944, dtype=float32)
     """
-    log_probs = jax.nn.log_softmax(logits, axis=-1)
-    picked = jnp.take_along_axis(log_probs, labels[:, None].astype(jnp.int32), -1)
-    return -jnp.mean(picked)
+    losses = optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels.astype(jnp.int32)
+    )
+    return jnp.mean(losses)
 
 
 def mse(outputs: jax.Array, targets: jax.Array) -> jax.Array:
