@@ -124,11 +124,15 @@ def test_float64_under_x64(name):
 
 
 def test_dtype_is_part_of_the_draw():
-    # Documented: the same (key, shape) with another dtype is another draw.
+    # Documented: 16-bit draws are the float32 draw rounded; float64 draws other
+    # bits from the key, so the same (key, shape) is a different draw.
     init = initlab.he_normal()
     a = init(jax.random.key(0), (64, 64), jnp.float32)
     b = init(jax.random.key(0), (64, 64), jnp.bfloat16)
-    assert a.dtype != b.dtype
+    np.testing.assert_array_equal(b, a.astype(jnp.bfloat16))
+    with jax.enable_x64(True):
+        c = init(jax.random.key(0), (64, 64), jnp.float64)
+    assert not np.allclose(np.asarray(c), np.asarray(a), atol=1e-3)
 
 
 def test_batch_axis_excluded_from_fans():

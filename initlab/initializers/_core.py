@@ -25,7 +25,8 @@ class InitFn:
     remembers its name and hyper-parameters so that ``initlab.to_config`` can
     write it down and ``initlab.get`` rebuild it. Calling it checks the key,
     shape and dtype, then draws. Same key, shape and dtype give the same bits;
-    the same key and shape with another dtype is a different draw.
+    the same key and shape with another dtype is another draw (16-bit: the
+    float32 draw rounded; float64 under x64: other bits).
     """
 
     __slots__ = ("name", "config", "_draw", "_dtypes", "_check_shape", "__weakref__")

@@ -40,7 +40,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
       self-normalizing theory, which wants 1).
     """
     nonlinearity = choice(nonlinearity, NONLINEARITIES, "nonlinearity", "gain")
-    if nonlinearity in ("tanh",):
+    if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
