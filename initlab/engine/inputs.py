@@ -45,10 +45,10 @@ def _label(x: Any) -> str:
 
 def _resolve_initializers(initializers) -> dict[str, Callable]:
     """label -> initializer, from a name, config, callable, list or dict."""
-    if isinstance(initializers, str | Mapping) and not (
-        isinstance(initializers, Mapping)
-        and not ("name" in initializers or "class_name" in initializers)
-    ):
+    is_config = isinstance(initializers, Mapping) and bool(
+        {"name", "class_name"} & set(initializers)
+    )
+    if isinstance(initializers, str) or is_config:  # one initializer
         initializers = [initializers]
     if isinstance(initializers, Mapping):
         items = list(initializers.items())
