@@ -137,6 +137,35 @@ def test_grad_norms_and_moments_match_a_direct_computation():
     np.testing.assert_allclose(D.mlp_apply(params, x, "tanh"), hs[-1])
 
 
+def test_signal_stats_gradients_and_jacobian_flags():
+    params = D.mlp_init(jax.random.key(5), (6, 5, 5, 3), initlab.he_normal())
+    x = jax.random.normal(jax.random.key(6), (7, 6))
+    off = D.signal_stats(params, x, "relu", gradients=False, jacobian=False)
+    assert off.grad_norm.shape == (3,) and np.all(np.isnan(off.grad_norm))
+    assert off.jacobian_singular_values.shape == (0,)
+    on = D.signal_stats(params, x, "relu", gradients=True, jacobian=True)
+    assert np.all(np.isfinite(on.grad_norm)) and np.all(on.grad_norm > 0)
+    svs = on.jacobian_singular_values
+    assert svs.shape == (3,) and np.all(np.isfinite(svs))
+    # The flags change nothing else.
+    np.testing.assert_allclose(off.second_moment, on.second_moment)
+    # Vmapped over keys, the flags are static: same shapes with a key axis.
+    many = D.signal_propagation(
+        0, (6, 5, 5, 3), initlab.he_normal(), num_keys=2, batch_size=4,
+        gradients=False, jacobian=False,
+    )  # fmt: skip
+    assert np.all(np.isnan(many.grad_norm))
+    assert many.jacobian_singular_values.shape == (2, 0)
+
+
+def test_one_activation_table():
+    from initlab.models import modules
+
+    assert D.ACTIVATIONS is modules.ACTIVATIONS
+    for name in ("erf", "silu", "elu", "softplus"):
+        assert D._activation(name) == (name, modules.ACTIVATIONS[name])
+
+
 def test_jacobian_singular_values_dynamical_isometry():
     # A deep linear net with orthogonal weights is an isometry: every singular
     # value of its input-output Jacobian is exactly 1 (up to float32 rounding).

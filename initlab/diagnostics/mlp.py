@@ -11,36 +11,23 @@ import numpy as np
 
 from initlab._types import PRNGKey
 from initlab.initializers import zeros
+from initlab.models.modules import ACTIVATIONS, get_activation
 
 Layer = tuple[jax.Array, jax.Array]
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": jax.nn.relu,
-    "tanh": jnp.tanh,
-    "erf": jax.scipy.special.erf,
-    "linear": lambda x: x,
-    "sigmoid": jax.nn.sigmoid,
-    "gelu": jax.nn.gelu,
-    "selu": jax.nn.selu,
-    "silu": jax.nn.silu,
-    "leaky_relu": jax.nn.leaky_relu,
-}
+__all__ = ["ACTIVATIONS", "Layer", "mlp_apply", "mlp_init", "mlp_preactivations"]
 
 
 def _activation(activation: str | Callable) -> tuple[str, Callable]:
+    """``(name, fn)`` from a name in ``ACTIVATIONS`` or a callable.
+
+    The table is :data:`initlab.models.modules.ACTIVATIONS` (one table for
+    the models and the diagnostics); errors as :func:`get_activation`.
+    """
+    fn = get_activation(activation)
     if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; valid names: "
-                f"{', '.join(ACTIVATIONS)}, or pass a callable."
-            )
-        return activation, ACTIVATIONS[activation]
-    if callable(activation):
-        return getattr(activation, "__name__", "custom"), activation
-    raise TypeError(
-        f"activation must be a name such as 'relu' or a callable; got "
-        f"{type(activation).__name__} {activation!r:.60}."
-    )
+        return activation, fn
+    return getattr(activation, "__name__", "custom"), fn
 
 
 def mlp_init(

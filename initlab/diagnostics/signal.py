@@ -155,14 +155,26 @@ def signal_stats(
     dead = jnp.concatenate([_dead(h, phi) for h in hs])
     dead = dead.at[-1].set(jnp.nan)  # the output layer has no activation
 
-    def loss(kernels):
-        bl = [(w, b) for w, (_, b) in zip(kernels, blocks, strict=True)]
-        return _mse(_block_forward(bl, x, phi)[-1][-1], targets)
+    # gradients / jacobian are Python bools (static under jit): skip the work.
+    if gradients:
 
-    grads = jax.grad(loss)([w for w, _ in blocks])
-    grad_norm = jnp.concatenate([jnp.sqrt(jnp.sum(g * g, axis=(1, 2))) for g in grads])
-    jac = jax.jacfwd(lambda x0: _block_forward(blocks, x0[None], phi)[-1][-1, 0])(x[0])
-    svs = jnp.linalg.svd(jac, compute_uv=False)
+        def loss(kernels):
+            bl = [(w, b) for w, (_, b) in zip(kernels, blocks, strict=True)]
+            return _mse(_block_forward(bl, x, phi)[-1][-1], targets)
+
+        grads = jax.grad(loss)([w for w, _ in blocks])
+        grad_norm = jnp.concatenate(
+            [jnp.sqrt(jnp.sum(g * g, axis=(1, 2))) for g in grads]
+        )
+    else:
+        grad_norm = jnp.full(mean.shape, jnp.nan, mean.dtype)
+    if jacobian:
+        jac = jax.jacfwd(lambda x0: _block_forward(blocks, x0[None], phi)[-1][-1, 0])(
+            x[0]
+        )
+        svs = jnp.linalg.svd(jac, compute_uv=False)
+    else:
+        svs = jnp.zeros((0,), mean.dtype)
     return SignalStats(mean, variance, second, grad_norm, dead, svs)
 
 

@@ -60,7 +60,9 @@ def distinct_units(
             )
         units = jnp.concatenate([units, bias[None, :].astype(units.dtype)], axis=0)
     n = units.shape[1]
-    diff = jnp.max(jnp.abs(units[:, :, None] - units[:, None, :]), axis=0)
+    # Row j of the (out, out) max-abs-difference matrix, one unit at a time:
+    # O(fan_in * out) memory, not the (fan_in, out, out) broadcast.
+    diff = jax.lax.map(lambda u: jnp.max(jnp.abs(units - u[:, None]), axis=0), units.T)
     reach = (diff <= tol).astype(jnp.float32)
     # Transitive closure by repeated squaring: ceil(log2 n) steps cover any path.
     for _ in range(max(1, math.ceil(math.log2(max(n, 2))))):

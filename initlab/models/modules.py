@@ -15,6 +15,7 @@ from initlab.registry import get as _get_initializer
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": jax.nn.relu,
     "tanh": jnp.tanh,
+    "erf": jax.scipy.special.erf,
     "sigmoid": jax.nn.sigmoid,
     "gelu": jax.nn.gelu,
     "selu": jax.nn.selu,
@@ -22,6 +23,7 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "leaky_relu": jax.nn.leaky_relu,  # slope 0.01, as jax and PyTorch
     "linear": lambda x: x,
     "softplus": jax.nn.softplus,
+    "silu": jax.nn.silu,
 }
 
 
@@ -29,8 +31,9 @@ def get_activation(name_or_fn: str | Callable[[jax.Array], jax.Array]) -> Callab
     """An activation function from its name, or the callable itself.
 
     Args:
-      name_or_fn: one of ``ACTIVATIONS`` ("relu", "tanh", "sigmoid", "gelu",
-        "selu", "elu", "leaky_relu", "linear", "softplus") or a callable.
+      name_or_fn: one of ``ACTIVATIONS`` ("relu", "tanh", "erf", "sigmoid",
+        "gelu", "selu", "elu", "leaky_relu", "linear", "softplus", "silu") or a
+        callable.
 
     Returns:
       ``f(x) -> y``, elementwise.
