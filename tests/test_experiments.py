@@ -131,3 +131,17 @@ def test_resolve_initializers_labels():
     assert initlab.to_config(inits["orthogonal"]) == initlab.to_config(
         initlab.orthogonal()
     )
+
+
+def test_variance_prints_the_split_the_report_writes(tmp_path):
+    result = experiments.variance(task="xor", initializers=["he_normal"],
+                                  small=True, steps=50, progress=False,
+                                  out_dir=tmp_path)  # fmt: skip
+    vc = result.extra["components"]["he_normal"]
+    parts = ", ".join(
+        f"{n} {s:.0%} [{lo:.0%}, {hi:.0%}]"
+        for n, s, lo, hi in zip(vc["components"], vc["share"], vc["share_low"],
+                                vc["share_high"], strict=True)
+    )  # fmt: skip
+    assert parts in (tmp_path / "report.md").read_text()
+    assert experiments.seed_grid is initlab.report.seed_grid

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from initlab import stats
 from initlab.engine import train
 from initlab.experiments.options import (
     _check_common,
@@ -20,47 +19,8 @@ from initlab.experiments.options import (
     resolve_initializers,
 )
 from initlab.experiments.result import StudyResult, _fmt, _run_settings, _settings_text
-from initlab.outcomes import Outcomes
-from initlab.report import write_report
+from initlab.report import default_metric, seed_grid, variance_split, write_report
 from initlab.tasks import get_task
-
-
-def seed_grid(outcomes: Outcomes, label: str, metric: str) -> np.ndarray:
-    """The (n_init, n_data) grid of a metric over a grid-design run.
-
-    Args:
-      outcomes: a run with ``design="grid"``.
-      label: an initializer label.
-      metric: a final metric.
-
-    Returns:
-      ``grid[i, j]`` = the metric of the restart with the i-th init seed and
-      the j-th data seed (seeds in increasing order).
-
-    Raises:
-      ValueError: the restarts do not fill a grid (one per cell), or some
-        diverged (their value is not defined).
-
-    Example:
-      >>> grid = seed_grid(outcomes, "glorot_uniform", "test_accuracy")
-    """
-    mask = outcomes.initializer == label
-    if np.any(outcomes.diverged[mask]):
-        raise ValueError(
-            f"{label}: {int(np.sum(outcomes.diverged[mask]))} restart(s) diverged; "
-            "the variance split needs every cell of the grid."
-        )
-    init, data = outcomes.init_seed[mask], outcomes.data_seed[mask]
-    ui, ii = np.unique(init, return_inverse=True)
-    uj, jj = np.unique(data, return_inverse=True)
-    if ui.size * uj.size != mask.sum() or len(set(zip(ii, jj, strict=True))) != len(ii):
-        raise ValueError(
-            f"{label}: restarts do not form an (init seed x data seed) grid with one "
-            "restart per cell; train with design='grid'."
-        )
-    grid = np.full((ui.size, uj.size), np.nan)
-    grid[ii, jj] = np.asarray(outcomes.final[metric])[mask]
-    return grid
 
 
 def variance(
@@ -133,19 +93,20 @@ def variance(
         design="grid", grid_data=grid_data, seed=seed, chunk_size=chunk_size,
         devices=devices, out_dir=out, progress=progress,
     )  # fmt: skip
-    from initlab.report import default_metric
-
     metric = default_metric(outcomes)
+    # One split, printed here and written in the report (same numbers).
+    split = variance_split(outcomes, metric, rng=seed,
+                           n_resamples=200 if small else 1000)  # fmt: skip
     rows, components = [], {}
-    rngs = np.random.default_rng(seed).spawn(len(outcomes.labels))
-    for label, rng in zip(outcomes.labels, rngs, strict=True):
-        try:
-            vc = stats.variance_components(
-                seed_grid(outcomes, label, metric), rng=rng,
-                n_resamples=200 if small else 1000,
-            )  # fmt: skip
-        except ValueError as err:
-            rows.append(dict(initializer=label, component=f"not split: {err}"))
+    for label in outcomes.labels:
+        vc = split.get(label)
+        if vc is None:
+            try:
+                seed_grid(outcomes, label, metric)
+            except ValueError as err:
+                vc = str(err)
+        if isinstance(vc, str):
+            rows.append(dict(initializer=label, component=f"not split: {vc}"))
             continue
         components[label] = vc
         for i, name in enumerate(vc["components"]):
@@ -158,7 +119,8 @@ def variance(
     if out is not None:
         write_report(outcomes, out, metric=metric, rng=seed,
                      n_resamples=200 if small else 2000,
-                     title="initlab variance: init vs data order")  # fmt: skip
+                     title="initlab variance: init vs data order",
+                     components=split)  # fmt: skip
         table.to_csv(out / "variance_components.csv", index=False)
     settings = _run_settings(outcomes)
     settings["grid"] = f"{num_restarts // grid_data} init x {grid_data} data seeds"
