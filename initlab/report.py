@@ -45,40 +45,61 @@ def default_metric(outcomes: Outcomes) -> str:
     return next(iter(outcomes.final))
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, digits: int | None = None) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
-    return f"{float(value):.4g}"
+    return f"{float(value):.4g}" if digits is None else f"{float(value):.{digits}f}"
 
 
-def _with_ci(row: Any, name: str, low: str, high: str) -> str:
-    if not np.isfinite(row[low]):
-        return _fmt(row[name])
-    return f"{_fmt(row[name])} [{_fmt(row[low])}, {_fmt(row[high])}]"
+def display_table(
+    table: pd.DataFrame, *, confidence: float = 0.95, digits: int | None = None
+) -> pd.DataFrame:
+    """The printable form of :func:`initlab.stats.summary_table`: value [interval].
 
+    Args:
+      table: the DataFrame from ``stats.summary_table``.
+      confidence: the coverage its intervals were computed with (for headers).
+      digits: decimals of every number; None: 4 significant digits.
 
-def _display_table(table: pd.DataFrame, k: int, target: float | None, conf: float):
+    Returns:
+      One row of strings per initializer: n, diverged, mean [CI], IQM [CI],
+      median, std, success rate [CI] (when the table has it) and the expected
+      best of k.
+
+    Example:
+      >>> print(display_table(stats.summary_table(out, "test_accuracy", rng=0)))
+    """
     import pandas as pd
 
-    pct = f"{conf:.0%} CI"
+    def fmt(value: Any) -> str:
+        return _fmt(value, digits)
+
+    def with_ci(r: Any, name: str, low: str, high: str) -> str:
+        if not np.isfinite(r[low]):
+            return fmt(r[name])
+        return f"{fmt(r[name])} [{fmt(r[low])}, {fmt(r[high])}]"
+
+    pct = f"{confidence:.0%} CI"
+    best = [c for c in table.columns if c.startswith("best_of_")]
     rows = []
     for _, r in table.iterrows():
         row = {
             "initializer": r["initializer"],
             "n": _fmt(r["n"]),
             "diverged": _fmt(r["diverged"]),
-            f"mean [{pct}]": _with_ci(r, "mean", "mean_low", "mean_high"),
-            f"IQM [{pct}]": _with_ci(r, "iqm", "iqm_low", "iqm_high"),
-            "median": _fmt(r["median"]),
-            "std": _fmt(r["std"]),
+            f"mean [{pct}]": with_ci(r, "mean", "mean_low", "mean_high"),
+            f"IQM [{pct}]": with_ci(r, "iqm", "iqm_low", "iqm_high"),
+            "median": fmt(r["median"]),
+            "std": fmt(r["std"]),
         }
-        if target is not None:
-            row[f"success rate [{pct}]"] = _with_ci(
+        if "success_rate" in table:
+            row[f"success rate [{pct}]"] = with_ci(
                 r, "success_rate", "success_low", "success_high"
             )
-        row[f"expected best of {k}"] = _fmt(r[f"best_of_{k}"])
+        for column in best:
+            row[f"expected best of {column.removeprefix('best_of_')}"] = fmt(r[column])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -246,6 +267,7 @@ def write_report(
     layer_stats: pd.DataFrame | None = None,
     title: str = "initlab report",
     components: Mapping[str, dict[str, Any] | str] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> Path:
     """Writes results, figures and a Markdown + HTML report into ``out_dir``.
 
@@ -273,6 +295,8 @@ def write_report(
       title: heading of the report.
       components: precomputed :func:`variance_split` (so a caller prints the
         same intervals as the report); default computed here from ``rng``.
+      table: precomputed ``stats.summary_table(outcomes, metric, target=target,
+        k=k, confidence=confidence)``; default computed here from ``rng``.
 
     Returns:
       The folder ``out_dir`` as a Path.
@@ -300,16 +324,17 @@ def write_report(
     outcomes.save(out / "results.parquet")
     seeds = stats._as_rng(rng).spawn(5)
     higher = outcomes.higher_is_better(metric)
-    table = stats.summary_table(
-        outcomes,
-        metric,
-        rng=seeds[0],
-        target=target,
-        k=k,
-        confidence=confidence,
-        n_resamples=n_resamples,
-    )
-    shown = _display_table(table, k, target, confidence)
+    if table is None:
+        table = stats.summary_table(
+            outcomes,
+            metric,
+            rng=seeds[0],
+            target=target,
+            k=k,
+            confidence=confidence,
+            n_resamples=n_resamples,
+        )
+    shown = display_table(table, confidence=confidence)
 
     figures: list[tuple[str, str]] = []  # (relative path, caption)
     everyone = list(outcomes.labels)

@@ -48,36 +48,15 @@ def format_summary(table: pd.DataFrame) -> str:
       table: the DataFrame from ``stats.summary_table``.
 
     Returns:
-      One line per initializer: n, diverged, mean [CI], IQM [CI], median, std,
-      success rate [CI] (when present) and the expected best of k.
+      :func:`initlab.report.display_table` with 3 decimals, as text.
 
     Example:
       >>> print(format_summary(stats.summary_table(outcomes, "test_accuracy",
       ...                                          rng=0)))
     """
-    best = [c for c in table.columns if c.startswith("best_of_")]
-    rows = []
-    for _, r in table.iterrows():
-        row = {
-            "initializer": r["initializer"],
-            "n": int(r["n"]),
-            "diverged": int(r["diverged"]),
-            "mean [95% CI]": f"{_fmt(r['mean'])} [{_fmt(r['mean_low'])}, "
-            f"{_fmt(r['mean_high'])}]",
-            "IQM [95% CI]": f"{_fmt(r['iqm'])} [{_fmt(r['iqm_low'])}, "
-            f"{_fmt(r['iqm_high'])}]",
-            "median": _fmt(r["median"]),
-            "std": _fmt(r["std"]),
-        }
-        if "success_rate" in table:
-            row["success [95% CI]"] = (
-                f"{_fmt(r['success_rate'], 2)} [{_fmt(r['success_low'], 2)}, "
-                f"{_fmt(r['success_high'], 2)}]"
-            )
-        for column in best:
-            row[column.replace("_", " ")] = _fmt(r[column])
-        rows.append(row)
-    return pd.DataFrame(rows).to_string(index=False)
+    from initlab.report import display_table
+
+    return display_table(table, digits=3).to_string(index=False)
 
 
 def _settings_text(settings: Mapping[str, Any]) -> str:

@@ -137,7 +137,7 @@ def _report(
     if out is not None:
         write_report(
             outcomes, out, metric=metric, target=target, rng=seed,
-            n_resamples=n_resamples, title=title,
+            n_resamples=n_resamples, title=title, table=table,
         )  # fmt: skip
     settings = _run_settings(outcomes)
     text = "\n".join([
