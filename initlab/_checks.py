@@ -71,7 +71,10 @@ def integer(
 
 def positive_int(value: Any, what: str, *, where: str = "") -> int:
     """An int >= 1 (see :func:`integer`)."""
-    return integer(value, what, low=1, where=where)
+    value = integer(value, what, where=where)
+    if value < 1:
+        raise ValueError(f"{_prefix(where)}{what} must be a positive int; got {value}.")
+    return value
 
 
 def number(
@@ -102,9 +105,11 @@ def number(
     if not math.isfinite(as_float):
         raise ValueError(f"{_prefix(where)}{what} must be finite; got {value!r}.")
     if positive and not as_float > 0:
-        raise ValueError(f"{_prefix(where)}{what} must be > 0; got {value!r}.")
+        raise ValueError(f"{_prefix(where)}{what} must be a number > 0; got {value!r}.")
     if nonnegative and not as_float >= 0:
-        raise ValueError(f"{_prefix(where)}{what} must be >= 0; got {value!r}.")
+        raise ValueError(
+            f"{_prefix(where)}{what} must be a number >= 0; got {value!r}."
+        )
     return as_float
 
 

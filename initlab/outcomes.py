@@ -15,17 +15,45 @@ TIDY_COLUMNS = ("initializer", "restart", "init_seed", "data_seed", "step", "met
                 "value")  # fmt: skip
 
 
+def _names(kind: str) -> tuple[str, ...]:
+    return tuple(
+        f.name for f in dataclasses.fields(Outcomes) if f.metadata["kind"] == kind
+    )
+
+
+def jax_leaves(tree: Any) -> list[Any]:
+    """The leaves of a params pytree (none for None)."""
+    if tree is None:
+        return []
+    import jax
+
+    return jax.tree.leaves(tree)
+
+
 def higher_is_better(metric: str) -> bool:
     """Losses are better low; every other recorded metric (accuracy, r2) high."""
     return "loss" not in metric
 
 
-@dataclasses.dataclass
+# How each field of Outcomes is laid out: written once, read by the row checks,
+# select, concatenate, save and load.
+_ROWS = "rows"  # (R,) one value per restart
+_ROW_DICT = "row_dict"  # name -> array with the restart axis first
+_SHARED = "shared"  # the same for every restart (steps, metadata)
+_PARAMS = "params"  # in-memory pytree with the restart axis first, never saved
+
+
+def _field(kind: str, dtype: Any = None, **kwargs: Any) -> Any:
+    return dataclasses.field(metadata={"kind": kind, "dtype": dtype}, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
 class Outcomes:
     """Every restart's learning curves and final metrics, with its coordinates.
 
     Row ``r`` of every per-restart array is one restart. ``R`` = number of
-    restarts over all initializers, ``E`` = number of evaluations.
+    restarts over all initializers, ``E`` = number of evaluations. Immutable:
+    derive a changed copy with :func:`dataclasses.replace` or :meth:`select`.
 
     Attributes:
       initializer: (R,) str, the label of the restart's initializer.
@@ -39,51 +67,65 @@ class Outcomes:
       diverged_step: (R,) int, first step with a non-finite loss, -1 if none.
       steps_to_target: (R,) int, first evaluated step reaching the target, -1
         if never (all -1 when no target was given).
-      metadata: run description (task, model, optimizer, steps, design, seed,
-        versions, wall time, initializer configs, target, which metrics are
-        better high).
+      metadata: run description: the resolved TrainConfig's fields (task,
+        model, initializers, steps, seed, ...), the fingerprint, versions,
+        devices, wall time, which metrics are better high.
       per_example: optional name -> (R, M) arrays, e.g. "test_correct".
       initial_params, final_params: optional pytrees with a leading (R,) axis
         (kept in memory only, not saved).
+
+    Example:
+      >>> out = initlab.train("xor", num_restarts=4, steps=100, progress=False)
+      >>> out.finals()[["initializer", "restart", "train_loss"]].shape
+      (4, 3)
     """
 
-    initializer: np.ndarray
-    restart: np.ndarray
-    init_seed: np.ndarray
-    data_seed: np.ndarray
-    steps: np.ndarray
-    curves: dict[str, np.ndarray]
-    final: dict[str, np.ndarray]
-    diverged: np.ndarray
-    diverged_step: np.ndarray
-    steps_to_target: np.ndarray
-    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-    per_example: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    initial_params: Any = None
-    final_params: Any = None
+    initializer: np.ndarray = _field(_ROWS, str)
+    restart: np.ndarray = _field(_ROWS, np.int64)
+    init_seed: np.ndarray = _field(_ROWS, np.int64)
+    data_seed: np.ndarray = _field(_ROWS, np.int64)
+    steps: np.ndarray = _field(_SHARED)
+    curves: dict[str, np.ndarray] = _field(_ROW_DICT)
+    final: dict[str, np.ndarray] = _field(_ROW_DICT)
+    diverged: np.ndarray = _field(_ROWS, bool)
+    diverged_step: np.ndarray = _field(_ROWS, np.int64)
+    steps_to_target: np.ndarray = _field(_ROWS, np.int64)
+    metadata: dict[str, Any] = _field(_SHARED, default_factory=dict)
+    per_example: dict[str, np.ndarray] = _field(_ROW_DICT, default_factory=dict)
+    initial_params: Any = _field(_PARAMS, default=None)
+    final_params: Any = _field(_PARAMS, default=None)
 
     def __post_init__(self):
         r = len(self.initializer)
         e = len(self.steps)
-        for name in ("restart", "init_seed", "data_seed", "diverged", "diverged_step",
-                     "steps_to_target"):  # fmt: skip
+        for name in _names(_ROWS):
             if len(getattr(self, name)) != r:
                 raise ValueError(
                     f"Outcomes: {name} has {len(getattr(self, name))} rows, "
                     f"initializer has {r}."
                 )
-        for metric, curve in self.curves.items():
-            if np.shape(curve) != (r, e):
-                raise ValueError(
-                    f"Outcomes: curve {metric!r} has shape {np.shape(curve)}, "
-                    f"expected (restarts, evals) = {(r, e)}."
-                )
-        for metric, value in self.final.items():
-            if np.shape(value) != (r,):
-                raise ValueError(
-                    f"Outcomes: final {metric!r} has shape {np.shape(value)}, "
-                    f"expected ({r},)."
-                )
+        for name in _names(_ROW_DICT):
+            for key, value in getattr(self, name).items():
+                expected = (r, e) if name == "curves" else (r,)
+                shape = np.shape(value)
+                if name == "per_example":
+                    ok = len(shape) >= 1 and shape[0] == r
+                else:
+                    ok = shape == expected
+                if not ok:
+                    raise ValueError(
+                        f"Outcomes: {name} {key!r} has shape {shape}, expected "
+                        f"{expected if name != 'per_example' else (r, '...')} "
+                        "(restarts first)."
+                    )
+        for name in _names(_PARAMS):
+            tree = getattr(self, name)
+            for leaf in jax_leaves(tree):
+                if np.shape(leaf)[:1] != (r,):
+                    raise ValueError(
+                        f"Outcomes: {name} leaves need the restart axis first "
+                        f"({r} rows); got a leaf of shape {np.shape(leaf)}."
+                    )
 
     def __len__(self) -> int:
         return len(self.initializer)
@@ -130,72 +172,53 @@ class Outcomes:
         return np.asarray(self.final[metric])[mask]
 
     def select(self, rows: np.ndarray) -> Outcomes:
-        """The outcomes of a subset of restarts (boolean mask or indices)."""
+        """The outcomes of a subset of restarts (boolean mask or indices).
+
+        Params are dropped (select from ``initial_params`` yourself).
+        """
         rows = np.asarray(rows)
         take = lambda a: np.asarray(a)[rows]  # noqa: E731
-        return dataclasses.replace(
-            self,
-            initializer=take(self.initializer),
-            restart=take(self.restart),
-            init_seed=take(self.init_seed),
-            data_seed=take(self.data_seed),
-            curves={k: take(v) for k, v in self.curves.items()},
-            final={k: take(v) for k, v in self.final.items()},
-            diverged=take(self.diverged),
-            diverged_step=take(self.diverged_step),
-            steps_to_target=take(self.steps_to_target),
-            per_example={k: take(v) for k, v in self.per_example.items()},
-            initial_params=None,
-            final_params=None,
-        )
+        changes: dict[str, Any] = {n: take(getattr(self, n)) for n in _names(_ROWS)}
+        for name in _names(_ROW_DICT):
+            changes[name] = {k: take(v) for k, v in getattr(self, name).items()}
+        changes.update(dict.fromkeys(_names(_PARAMS)))
+        return dataclasses.replace(self, **changes)
 
     @staticmethod
     def concatenate(parts: list[Outcomes]) -> Outcomes:
-        """Joins outcomes with the same steps and metrics along the restart axis."""
+        """Joins outcomes with the same steps and metrics along the restart axis.
+
+        Metadata is the first part's; params are joined when every part has them.
+        """
         if not parts:
             raise ValueError("Outcomes.concatenate: nothing to join.")
         first = parts[0]
         for p in parts[1:]:
-            if not np.array_equal(p.steps, first.steps) or set(p.curves) != set(
-                first.curves
+            if not np.array_equal(p.steps, first.steps) or any(
+                set(getattr(p, n)) != set(getattr(first, n)) for n in _names(_ROW_DICT)
             ):
                 raise ValueError(
                     "Outcomes.concatenate: parts differ in steps or metrics."
                 )
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
-        return Outcomes(
-            initializer=cat("initializer"),
-            restart=cat("restart"),
-            init_seed=cat("init_seed"),
-            data_seed=cat("data_seed"),
-            steps=first.steps,
-            curves={
-                k: np.concatenate([p.curves[k] for p in parts]) for k in first.curves
-            },
-            final={k: np.concatenate([p.final[k] for p in parts]) for k in first.final},
-            diverged=cat("diverged"),
-            diverged_step=cat("diverged_step"),
-            steps_to_target=cat("steps_to_target"),
-            metadata=first.metadata,
-            per_example={
-                k: np.concatenate([p.per_example[k] for p in parts])
-                for k in first.per_example
-            },
-        )
+        fields: dict[str, Any] = {n: getattr(first, n) for n in _names(_SHARED)}
+        for name in _names(_ROWS):
+            fields[name] = np.concatenate([getattr(p, name) for p in parts])
+        for name in _names(_ROW_DICT):
+            fields[name] = {
+                k: np.concatenate([getattr(p, name)[k] for p in parts])
+                for k in getattr(first, name)
+            }
+        for name in _names(_PARAMS):
+            trees = [getattr(p, name) for p in parts]
+            if all(t is not None for t in trees):
+                import jax
+
+                fields[name] = jax.tree.map(lambda *xs: np.concatenate(xs), *trees)
+        return Outcomes(**fields)
 
     def finals(self) -> pd.DataFrame:
         """One row per restart: coordinates, divergence, and every final metric."""
-        frame = pd.DataFrame(
-            {
-                "initializer": self.initializer,
-                "restart": self.restart,
-                "init_seed": self.init_seed,
-                "data_seed": self.data_seed,
-                "diverged": self.diverged,
-                "diverged_step": self.diverged_step,
-                "steps_to_target": self.steps_to_target,
-            }
-        )
+        frame = pd.DataFrame({n: getattr(self, n) for n in _names(_ROWS)})
         for metric, value in self.final.items():
             frame[metric] = np.asarray(value)
         return frame
@@ -287,17 +310,18 @@ class Outcomes:
                 return np.zeros((0, width), dtype)
             return np.stack([np.asarray(v, dtype) for v in frame[col]])
 
+        rows = {
+            f.name: frame[f.name].to_numpy(dtype=object).astype(str)
+            if f.metadata["dtype"] is str
+            else frame[f.name].to_numpy(f.metadata["dtype"])
+            for f in dataclasses.fields(cls)
+            if f.metadata["kind"] == _ROWS
+        }
         return cls(
-            initializer=frame["initializer"].to_numpy(dtype=object).astype(str),
-            restart=frame["restart"].to_numpy(np.int64),
-            init_seed=frame["init_seed"].to_numpy(np.int64),
-            data_seed=frame["data_seed"].to_numpy(np.int64),
+            **rows,
             steps=np.asarray(meta["steps"], np.int64),
             curves={m: stack(f"curve:{m}", np.float64) for m in meta["curves"]},
             final={m: frame[m].to_numpy(np.float64) for m in meta["final"]},
-            diverged=frame["diverged"].to_numpy(bool),
-            diverged_step=frame["diverged_step"].to_numpy(np.int64),
-            steps_to_target=frame["steps_to_target"].to_numpy(np.int64),
             metadata=meta["metadata"],
             per_example={
                 k: stack(f"example:{k}", dt) for k, dt in meta["per_example"].items()

@@ -62,7 +62,7 @@ def test_shapes_and_coordinates():
     assert out.curves["train_loss"].shape == (10, 4)
     np.testing.assert_array_equal(out.restart, np.tile(np.arange(5), 2))
     assert out.per_example["test_correct"].shape == (10, 32)
-    assert out.metadata["task"] == "tiny" and out.metadata["steps"] == 60
+    assert out.metadata["task_name"] == "tiny" and out.metadata["steps"] == 60
     # Paired design: restart i has the same keys for every initializer.
     np.testing.assert_array_equal(out.init_seed[:5], out.init_seed[5:])
 
@@ -170,7 +170,7 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
     kw = dict(initializers=["glorot_uniform", "he_normal"], num_restarts=4,
               chunk_size=3)  # fmt: skip
     whole = run(**kw)
-    original = engine._Compiled.run
+    original = engine.ChunkRunner.run
     calls = []
 
     def interrupted(self, *args, **kwargs):
@@ -179,11 +179,11 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine._Compiled, "run", interrupted)
+    monkeypatch.setattr(engine.ChunkRunner, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(out_dir=tmp_path, **kw)
     assert len(list((tmp_path / "chunks").glob("*.parquet"))) == 1
-    monkeypatch.setattr(engine._Compiled, "run", original)
+    monkeypatch.setattr(engine.ChunkRunner, "run", original)
     resumed = run(out_dir=tmp_path, **kw)
     assert_same_outcomes(whole, resumed)
     assert len(list((tmp_path / "chunks").glob("*.parquet"))) == 3

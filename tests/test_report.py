@@ -1,5 +1,6 @@
 """Tests of initlab.report: every file is written and every link resolves."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -132,9 +133,9 @@ def test_default_metric_choice():
     assert report.default_metric(grid_outcomes()) == "test_accuracy"
     assert report.default_metric(grid_outcomes(accuracy=False)) == "test_loss"
     out = grid_outcomes(accuracy=False)
-    out.final = {"train_loss": out.final["train_loss"]}
+    out = dataclasses.replace(out, final={"train_loss": out.final["train_loss"]})
     assert report.default_metric(out) == "train_loss"
-    out.final = {}
+    out = dataclasses.replace(out, final={})
     with pytest.raises(ValueError, match="no final metric"):
         report.default_metric(out)
 

@@ -1,24 +1,40 @@
-"""Restarts: keys, one jitted vmapped ``lax.scan`` SGD loop, chunks, sharding, resume.
+"""Restarts: the config, the pure core, keys, chunks, sharding and resume.
 
-The flow (see DESIGN.md): keys -> (init phase) parameters for every
-(initializer, restart), stacked on one leading axis -> (train phase) one
-compiled, vmapped loop over the whole stack -> :class:`~initlab.Outcomes`.
+The flow (see DESIGN.md): a :class:`TrainConfig` -> (``build``) the task,
+model, optimizer and initializers -> keys -> (init phase) parameters for every
+(initializer, restart), stacked on one leading axis -> (train phase) the pure
+core of :func:`make_train`, vmapped over the whole stack in one compiled loop
+-> :class:`~initlab.Outcomes`.
 
-Rooms: ``keys`` (two PRNG streams per restart), ``devices`` (CPU devices, the
-mesh), ``inputs`` (checks before compiling), ``loop`` (the jitted loop),
-``store`` (run folders, resume) and ``train`` (the entry point).
+Rooms: ``config`` (TrainConfig, the one declaration of every option),
+``specs`` (what each option accepts: checked, normalised, described),
+``build`` (specs -> objects, defaults, checks before compiling), ``core``
+(make_train: the public pure per-restart functions), ``keys`` (two PRNG
+streams per restart), ``devices`` (CPU devices, the mesh), ``execute``
+(restart blocks, jit caches, chunks), ``store`` (run identity, run folders,
+resume) and ``train`` (the entry point).
 """
 
+from initlab.engine.build import Run, build_model, build_task, make_optimizer, resolve
+from initlab.engine.config import TrainConfig
+from initlab.engine.core import TrainCore, TrainState, make_train
 from initlab.engine.devices import use_cpu_devices
-from initlab.engine.inputs import OPTIMIZERS, make_optimizer
-from initlab.engine.inputs import _label as _label  # used by experiments
+from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import DESIGNS, Design, restart_seeds, stream_keys
-from initlab.engine.loop import TrainState
-from initlab.engine.loop import _Compiled as _Compiled  # tests interrupt its run
-from initlab.engine.store import RunConfig
+from initlab.engine.specs import (
+    OPTIMIZERS,
+    describe,
+    initializer_label,
+    normalise_initializers,
+    resolve_initializers,
+)
+from initlab.engine.store import fingerprint
 from initlab.engine.train import train
 
 __all__ = [
-    "DESIGNS", "Design", "OPTIMIZERS", "RunConfig", "TrainState", "make_optimizer",
-    "restart_seeds", "stream_keys", "train", "use_cpu_devices",
+    "ChunkRunner", "DESIGNS", "Design", "OPTIMIZERS", "Run", "TrainConfig",
+    "TrainCore", "TrainState", "build_model", "build_task", "describe",
+    "fingerprint", "initializer_label", "make_optimizer", "make_train",
+    "normalise_initializers", "resolve", "resolve_initializers", "restart_seeds",
+    "stream_keys", "train", "use_cpu_devices",
 ]  # fmt: skip

@@ -27,104 +27,87 @@ registry :data:`STUDIES` with :func:`run_study`.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from initlab.experiments.depth_study import depth
+from initlab import _checks
+from initlab.experiments import zoo_study as zoo_study  # patched by tests
+from initlab.experiments.depth_study import DEPTH, depth
 from initlab.experiments.options import (
     Options,
-    _check_common,
     build_model,
     parse_initializers,
     resolve_initializers,
 )
 from initlab.experiments.result import StudyResult, format_summary
-from initlab.experiments.symmetry_study import count_distinct_units, symmetry
-from initlab.experiments.variance_study import seed_grid, variance
-from initlab.experiments.xor_study import XOR_RANGES, xor
-from initlab.experiments.zoo_study import ZOO_STEPS, zoo
-from initlab.models import MODELS
-from initlab.tasks import get_task
+from initlab.experiments.study import Study
+from initlab.experiments.symmetry_study import (
+    SYMMETRY,
+    count_distinct_units,
+    symmetry,
+)
+from initlab.experiments.variance_study import VARIANCE, seed_grid, variance
+from initlab.experiments.xor_study import XOR, XOR_RANGES, xor
+from initlab.experiments.zoo_study import ZOO, ZOO_STEPS, zoo
 
 __all__ = [
-    "STUDIES", "XOR_RANGES", "ZOO_STEPS", "Options", "StudyResult", "build_model",
-    "check_options", "count_distinct_units", "depth", "format_summary",
-    "parse_initializers", "resolve_initializers", "run_study", "seed_grid",
-    "study_options", "symmetry", "variance", "xor", "zoo",
+    "STUDIES", "Study", "XOR_RANGES", "ZOO_STEPS", "Options", "StudyResult",
+    "build_model", "check_options", "count_distinct_units", "depth",
+    "format_summary", "parse_initializers", "resolve_initializers", "run_study",
+    "seed_grid", "study_options", "symmetry", "variance", "xor", "zoo",
 ]  # fmt: skip
 
 
 # ----- the registry of studies ------------------------------------------------------
 
-STUDIES: dict[str, Callable[..., StudyResult]] = {
-    "zoo": zoo,
-    "symmetry": symmetry,
-    "xor": xor,
-    "variance": variance,
-    "depth": depth,
-}
+STUDIES: dict[str, Study] = {s.name: s for s in (ZOO, SYMMETRY, XOR, VARIANCE, DEPTH)}
 
 
 def study_options(name: str) -> list[str]:
-    """The keyword options a study takes.
+    """Every keyword a study takes: TrainConfig fields, its own, run controls.
 
     Example:
       >>> "ranges" in study_options("xor")
       True
     """
-    return list(inspect.signature(_study(name)).parameters)
+    return _study(name).options
 
 
-def _study(name: str) -> Callable[..., StudyResult]:
+def _study(name: str) -> Study:
     if name not in STUDIES:
-        raise ValueError(f"unknown study {name!r}; valid: {', '.join(STUDIES)}.")
+        raise ValueError(
+            f"unknown study {name!r}.{_checks.closest(name, STUDIES)} Valid: "
+            f"{', '.join(STUDIES)}."
+        )
     return STUDIES[name]
 
 
 def check_options(name: str, **options: Any) -> None:
     """Validates a study's options without running anything (no JAX computation).
 
-    Checks the study name, that it takes every option, and the cheap values:
-    initializer names/configs, task name, model name, optimizer, design and
-    the positive integers. The study itself checks the rest.
+    Builds the study's :class:`~initlab.TrainConfig` (which checks every
+    field: names, ranges, combinations) and refuses options the study does not
+    take or sets itself. The study checks its own options (ranges, depths)
+    and the data-dependent ones (batch size, model shapes) when it runs.
 
     Args:
       name: a key of :data:`STUDIES`.
       **options: the options :func:`run_study` would get.
 
     Raises:
-      ValueError: the first problem found, in one line naming the valid choices.
+      ValueError / TypeError: the first problem found, in one line naming the
+        valid choices.
 
     Example:
       >>> check_options("zoo", initializers=["he_normal"], num_restarts=8)
     """
-    from initlab.engine import DESIGNS
-    from initlab.tasks import TASKS
-
-    allowed = study_options(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"study {name!r} takes no option(s) {', '.join(unknown)}; it takes: "
-            f"{', '.join(allowed)}."
-        )
-    if options.get("initializers") is not None:
-        parse_initializers(options["initializers"])
-    task = options.get("task")
-    if task is not None and task not in TASKS:
-        get_task(task)  # raises naming the valid tasks
-    model = options.get("model")
-    if isinstance(model, Mapping):
-        model = model.get("name")
-    if model is not None and model != "default" and model not in MODELS:
-        raise ValueError(
-            f"unknown model {model!r}; valid: {', '.join(MODELS)} (or 'default')."
-        )
-    design = options.get("design")
-    if design is not None and design not in DESIGNS:
-        raise ValueError(f"unknown design {design!r}; valid: {', '.join(DESIGNS)}.")
-    _check_common(options)
+    study = _study(name)
+    options = dict(options)
+    for control in ("out_dir", "progress", "config"):
+        options.pop(control, None)
+    small = options.pop("small", False)
+    study.check_overrides(options)
+    fields = {k: v for k, v in options.items() if k not in study.own_options}
+    study.config(small=small, **fields)
 
 
 def run_study(name: str = "zoo", **options: Any) -> StudyResult:
@@ -142,7 +125,7 @@ def run_study(name: str = "zoo", **options: Any) -> StudyResult:
         bad value.
 
     Example:
-      >>> run_study("xor", small=True).text
+      >>> run_study("xor", small=True, progress=False).text
     """
     study = _study(name)
     check_options(name, **options)

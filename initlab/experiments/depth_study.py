@@ -10,27 +10,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from initlab import diagnostics
-from initlab.experiments.options import (
-    _check_common,
-    _out_path,
-    parse_initializers,
-    resolve_initializers,
-)
+from initlab import _checks, diagnostics
+from initlab.engine import TrainConfig, resolve_initializers
+from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _settings_text
+from initlab.experiments.study import Study
+from initlab.models import get_activation
 
 
 def depth(
+    config: TrainConfig | None = None,
     *,
-    initializers: Any = None,
     activations: Sequence[str] | None = None,
     depths: Sequence[int] | None = None,
     width: int | None = None,
     num_keys: int | None = None,
-    seed: int = 0,
     small: bool = False,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    **overrides: Any,
 ) -> StudyResult:
     """Signal propagation at initialization across depth.
 
@@ -39,39 +37,47 @@ def depth(
     hidden pre-activation relative to the first layer's ``q_1`` (1 = the
     signal keeps its scale; -> 0 vanishes; large explodes) and the spread of
     the input-output Jacobian's singular values (dynamical isometry: small).
-    Medians over ``num_keys`` networks.
+    Medians over ``num_keys`` networks. Nothing trains: of the TrainConfig
+    fields only ``initializers`` (default lecun_normal, glorot_normal,
+    he_normal, orthogonal) and ``seed`` apply.
 
     Args:
-      initializers: names/configs (default lecun_normal, glorot_normal,
-        he_normal, orthogonal).
-      activations: default ("relu", "tanh").
+      config: a :class:`initlab.TrainConfig` (its initializers and seed).
+      activations: hidden activations (default relu, tanh).
       depths: numbers of hidden layers (default 2, 4, 8, 16, 32; small 2, 4).
       width: hidden width (default 128; small 16).
       num_keys: networks per cell (default 8; small 2).
-      seed: inputs and keys.
       small: a smoke run.
       out_dir: folder for ``depth_sweep.parquet``, figures and report.md.
-      progress: unused (kept so every study takes the same run controls).
+      progress: unused (every study takes the same run controls).
+      **overrides: ``initializers=`` and ``seed=``.
 
     Returns:
       :class:`StudyResult`; ``table`` has one row per initializer, activation
       and depth; ``extra["sweep"]`` the full tidy table.
 
     Example:
-      >>> result = depth(depths=(4, 16, 64), activations=("tanh",))
+      >>> result = depth(depths=(4, 16), activations=("tanh",), width=32,
+      ...                num_keys=2)
 
     References:
       Poole et al. (2016); Schoenholz et al. (2017); Pennington et al. (2017).
     """
     del progress
-    labels = parse_initializers(list(initializers or (
-        "lecun_normal", "glorot_normal", "he_normal", "orthogonal")))  # fmt: skip
-    _check_common(dict(width=width, num_keys=num_keys, seed=seed))
-    depths = tuple(depths or ((2, 4) if small else (2, 4, 8, 16, 32)))
+    config = DEPTH.config(config, small=small, **overrides)
+    seed = config.seed
+    depths = tuple(
+        _checks.positive_int(d, "each depth", where="depth")
+        for d in (depths or ((2, 4) if small else (2, 4, 8, 16, 32)))
+    )
     activations = tuple(activations or ("relu", "tanh"))
-    width = width or (16 if small else 128)
-    num_keys = num_keys or (2 if small else 8)
-    inits = resolve_initializers(labels)
+    for act in activations:
+        get_activation(act)  # unknown names fail here, with the valid ones
+    width = _checks.positive_int(width or (16 if small else 128), "width",
+                                 where="depth")  # fmt: skip
+    num_keys = _checks.positive_int(num_keys or (2 if small else 8), "num_keys",
+                                    where="depth")  # fmt: skip
+    inits = resolve_initializers(config.initializers)
     sweep = diagnostics.depth_sweep(
         inits, activations, depths, width=width, batch_size=width,
         num_keys=num_keys, seed=seed,
@@ -147,3 +153,13 @@ def _has_tabulate() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _depth_defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:
+    del given
+    del small
+    return dict(initializers=("lecun_normal", "glorot_normal", "he_normal",
+                              "orthogonal"))  # fmt: skip
+
+
+DEPTH = Study("depth", depth, _depth_defaults, uses=("initializers", "seed"))

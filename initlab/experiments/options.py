@@ -1,16 +1,14 @@
-"""Study options: initializers, models and run controls, checked before compiling."""
+"""Study options written as text (the CLI, config files) and the legacy helpers."""
 
 from __future__ import annotations
 
-import inspect
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from initlab.engine import OPTIMIZERS, make_optimizer
-from initlab.models import MODELS, PureModel
+from initlab import engine
+from initlab.models import PureModel
 from initlab.registry import get
 from initlab.tasks import Task
 
@@ -18,76 +16,19 @@ Options = Mapping[str, Any]
 
 
 def build_model(spec: str | Mapping[str, Any] | None, task: Task) -> PureModel | None:
-    """A model from a name or config, sized from the task's data.
+    """A model from a name or config, sized from the task (None: the task's own).
 
-    The sizes a model needs from the data (input features, length, channels,
-    number of outputs) are filled in from ``task``; the number of outputs is the
-    task's default model's. Defaults: ``mlp`` widths (128, 128); ``cnn1d``
-    channels (32, 32); ``gru``/``lstm`` hidden 64. Any of them can be given.
-
-    Args:
-      spec: None or "default" (the task's own model), a name in
-        ``initlab.MODELS``, or ``{"name": ..., **arguments}``.
-      task: the task the model will train on.
-
-    Returns:
-      A :class:`~initlab.models.PureModel`, or None for the task's default.
-
-    Raises:
-      ValueError: an unknown model name or argument.
+    :func:`initlab.engine.build_model`, except that None and "default" give
+    None (the task's default model) rather than that model.
 
     Example:
-      >>> model = build_model({"name": "mlp", "widths": [256, 256]},
-      ...                     get_task("digits"))
-      >>> model.name
+      >>> build_model({"name": "mlp", "widths": [256, 256]},
+      ...             initlab.get_task("digits")).name
       'mlp-64-256-256-10'
     """
-    if spec is None or spec == "default":
+    if spec is None or (isinstance(spec, str) and spec == "default"):
         return None
-    if isinstance(spec, str):
-        name, kwargs = spec, {}
-    elif isinstance(spec, Mapping) and "name" in spec:
-        name = str(spec["name"])
-        kwargs = {k: v for k, v in spec.items() if k != "name"}
-    else:
-        raise ValueError(
-            f"model must be a name ({', '.join(MODELS)}) or a config "
-            f'{{"name": ..., ...}}; got {spec!r}.'
-        )
-    if name not in MODELS:
-        raise ValueError(
-            f"unknown model {name!r}; valid: {', '.join(MODELS)} (or 'default', the "
-            "task's own model)."
-        )
-    factory = MODELS[name]
-    allowed = list(inspect.signature(factory).parameters)
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"model {name!r}: unknown argument(s) {unknown}; allowed: {allowed}."
-        )
-    x = task.x_train
-    n_out = _num_outputs(task)
-    sequence = x.shape[-1] if x.ndim == 3 else 1
-    filled = {
-        "mlp": dict(widths=(128, 128), in_features=math.prod(x.shape[1:]),
-                    out_features=n_out),
-        "cnn1d": dict(in_length=x.shape[1], in_channels=sequence, channels=(32, 32),
-                      num_classes=n_out),
-        "gru": dict(in_features=sequence, hidden=64, num_classes=n_out),
-        "lstm": dict(in_features=sequence, hidden=64, num_classes=n_out),
-    }.get(name, {})  # fmt: skip
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-    return factory(**{**filled, **kwargs})
-
-
-def _num_outputs(task: Task) -> int:
-    import jax
-
-    model = task.default_model()
-    params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
-    x = jax.ShapeDtypeStruct((1, *task.x_train.shape[1:]), task.x_train.dtype)
-    return int(jax.eval_shape(model.apply, params, x).shape[-1])
+    return engine.build_model(spec, task)
 
 
 def parse_initializers(
@@ -159,33 +100,7 @@ def resolve_initializers(entries: Sequence[Any]) -> dict[str, Any]:
       ...                                           "value": 0.1}]))
       ['orthogonal', 'constant(value=0.1)']
     """
-    from initlab.engine import _label
-
-    return {_label(entry): get(entry) for entry in entries}
-
-
-def _check_common(options: Options) -> None:
-    """Validates the cheap things before anything compiles."""
-    if options.get("optimizer") is not None:
-        if options["optimizer"] not in OPTIMIZERS:
-            make_optimizer(options["optimizer"], 1.0)  # raises with the valid names
-    for name in ("num_restarts", "steps", "batch_size", "chunk_size", "grid_data",
-                 "devices", "width", "num_keys"):  # fmt: skip
-        value = options.get(name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    seed = options.get("seed")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
-    ):
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}.")
-    lr = options.get("learning_rate")
-    if lr is not None and (
-        isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0
-    ):
-        raise ValueError(f"learning_rate must be a number > 0; got {lr!r}.")
+    return engine.resolve_initializers(list(entries))
 
 
 def _out_path(out_dir: str | os.PathLike | None) -> Path | None:

@@ -66,9 +66,14 @@ def _settings_text(settings: Mapping[str, Any]) -> str:
 def _run_settings(outcomes: Outcomes) -> dict[str, Any]:
     """The settings a trained run recorded, for printing beside its numbers."""
     meta = outcomes.metadata
-    keys = ("task", "model", "num_restarts", "steps", "batch_size", "optimizer",
-            "learning_rate", "design", "grid_data", "seed", "bias_init")  # fmt: skip
-    settings = {k: meta.get(k) for k in keys if meta.get(k) is not None}
+    keys = ("num_restarts", "steps", "batch_size", "optimizer", "learning_rate",
+            "design", "grid_data", "seed", "bias_init")  # fmt: skip
+    settings = {
+        "task": meta.get("task_name", meta.get("task")),
+        "model": meta.get("model_name", meta.get("model")),
+    }
+    settings.update({k: meta.get(k) for k in keys})
+    settings = {k: v for k, v in settings.items() if v is not None}
     settings["devices"] = len(meta.get("devices", [])) or None
     settings["wall_time_s"] = round(float(meta.get("wall_time_s", float("nan"))), 1)
     return settings

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from initlab import diagnostics
-from initlab.engine import train
-from initlab.experiments.options import (
-    _check_common,
-    _out_path,
-    parse_initializers,
-    resolve_initializers,
-)
+from initlab.engine import TrainConfig, train
+from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _fmt, _run_settings, _settings_text
+from initlab.experiments.study import Study
 from initlab.initializers import constant
 from initlab.report import write_report
 
@@ -67,39 +64,33 @@ def count_distinct_units(params: Any, tol: float = 1e-6) -> dict[str, np.ndarray
 
 
 def symmetry(
+    config: TrainConfig | None = None,
     *,
-    task: str = "digits",
-    initializers: Any = None,
-    num_restarts: int | None = None,
-    steps: int | None = None,
-    learning_rate: float | None = None,
-    seed: int = 0,
-    devices: int | None = None,
     small: bool = False,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    **overrides: Any,
 ) -> StudyResult:
     """Zeros and constant starts never break the symmetry between hidden units.
 
     Units of a layer that start equal receive equal gradients and stay equal
     under gradient descent, so a network started from zeros or a constant
     trains like one with a single unit per hidden layer; a random start gives
-    every unit its own features. Trains the task's model (biases zero) from
-    ``zeros``, ``constant(0.1)`` and ``glorot_uniform`` and counts the distinct
-    units of every layer at the end (:func:`count_distinct_units`), beside the
-    final accuracy. Nothing is resumed (final params are not saved).
+    every unit its own features. Trains the model (the task's own by default;
+    biases zero) from ``zeros``, ``constant(0.1)`` and ``glorot_uniform`` and
+    counts the distinct units of every layer at the end
+    (:func:`count_distinct_units`), beside the final accuracy. Defaults:
+    digits, 16 restarts, 300 steps; ``small``: 4 restarts, 20 steps. Nothing
+    is resumed (final params are not saved).
 
     Args:
-      task: a task name (default "digits").
-      initializers: names/configs (default zeros, constant 0.1, glorot_uniform).
-      num_restarts: restarts per initializer (default 16; small: 4).
-      steps: training steps (default 300; small: 20).
-      learning_rate: default the task's.
-      seed: the run's root seed.
-      devices: devices to shard restarts over (default all).
+      config: a :class:`initlab.TrainConfig` to run (any task and model);
+        None: the defaults above.
       small: a smoke run.
       out_dir: folder for the report; None writes nothing.
       progress: show the engine's progress bar.
+      **overrides: TrainConfig fields on top (``task=``, ``model=``,
+        ``initializers=``, ...).
 
     Returns:
       :class:`StudyResult`; ``table`` has per initializer the min/median/max of
@@ -107,21 +98,13 @@ def symmetry(
       ["distinct_units"]`` is layer -> (R,) counts.
 
     Example:
-      >>> result = symmetry(small=True)
+      >>> result = symmetry(task="xor", small=True, progress=False)
       >>> result.table.set_index("initializer")
     """
-    if initializers is None:
-        initializers = {"zeros": "zeros", "constant(0.1)": constant(0.1),
-                        "glorot_uniform": "glorot_uniform"}  # fmt: skip
-    else:
-        initializers = resolve_initializers(parse_initializers(list(initializers)))
-    _check_common(dict(num_restarts=num_restarts, steps=steps, seed=seed,
-                       learning_rate=learning_rate, devices=devices))  # fmt: skip
-    outcomes = train(
-        task, initializers, num_restarts=num_restarts or (4 if small else 16),
-        steps=steps or (20 if small else 300), learning_rate=learning_rate,
-        seed=seed, devices=devices, keep_params=True, progress=progress,
-    )  # fmt: skip
+    config = dataclasses.replace(
+        SYMMETRY.config(config, small=small, **overrides), keep_params=True
+    )
+    outcomes = train(config, progress=progress)
     counts = count_distinct_units(outcomes.final_params)
     initial = count_distinct_units(outcomes.initial_params)
     metric = "test_accuracy" if "test_accuracy" in outcomes.final else "test_loss"
@@ -143,7 +126,7 @@ def symmetry(
     if out is not None:
         outcomes_to_save = dataclasses.replace(outcomes, initial_params=None,
                                                final_params=None)  # fmt: skip
-        write_report(outcomes_to_save, out, rng=seed, title="initlab symmetry",
+        write_report(outcomes_to_save, out, rng=config.seed, title="initlab symmetry",
                      n_resamples=200 if small else 2000)  # fmt: skip
         table.to_csv(out / "distinct_units.csv", index=False)
     settings = _run_settings(outcomes)
@@ -155,3 +138,22 @@ def symmetry(
     ])  # fmt: skip
     extra = {"distinct_units": counts, "initial_units": initial}
     return StudyResult("symmetry", settings, table, text, outcomes, out, extra)
+
+
+def _symmetry_defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:
+    del given
+    return dict(
+        task="digits",
+        initializers={"zeros": "zeros", "constant(0.1)": constant(0.1),
+                      "glorot_uniform": "glorot_uniform"},
+        num_restarts=4 if small else 16,
+        steps=20 if small else 300,
+    )  # fmt: skip
+
+
+SYMMETRY = Study(
+    "symmetry",
+    symmetry,
+    _symmetry_defaults,
+    fixed={"keep_params": "it counts units in the final params"},
+)

@@ -10,36 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from initlab.engine import train
-from initlab.experiments.options import (
-    _check_common,
-    _out_path,
-    build_model,
-    parse_initializers,
-    resolve_initializers,
-)
+from initlab.engine import TrainConfig, train
+from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _fmt, _run_settings, _settings_text
+from initlab.experiments.study import Study
 from initlab.report import default_metric, seed_grid, variance_split, write_report
-from initlab.tasks import get_task
 
 
 def variance(
+    config: TrainConfig | None = None,
     *,
-    task: str = "digits",
-    model: str | Mapping[str, Any] | None = None,
-    initializers: Any = None,
-    num_restarts: int | None = None,
-    grid_data: int | None = None,
-    steps: int | None = None,
-    batch_size: int | None = None,
-    optimizer: str = "sgd",
-    learning_rate: float | None = None,
-    seed: int = 0,
-    chunk_size: int | None = None,
-    devices: int | None = None,
     small: bool = False,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    **overrides: Any,
 ) -> StudyResult:
     """How much of the spread of outcomes comes from the init vs the data order.
 
@@ -47,21 +31,19 @@ def variance(
     grid_data data-order seeds (restart i: init seed i // D, data seed i % D).
     :func:`initlab.stats.variance_components` splits the variance of the final
     test metric into init, data order and their interaction (+ residual), with
-    pigeonhole-bootstrap intervals.
+    pigeonhole-bootstrap intervals. Defaults: digits, glorot_uniform and
+    he_normal, 16 x 16 = 256 restarts, 300 steps, chunks of 256; ``small``:
+    4 x 4 restarts, 20 steps.
 
     Args:
-      task, model: as :func:`zoo` (default digits and its MLP).
-      initializers: names/configs (default glorot_uniform, he_normal).
-      num_restarts: restarts per initializer (default 256 = 16 x 16; small 16).
-      grid_data: data orders D (default 16; small: 4).
-      steps: training steps (default 300; small: 20).
-      batch_size, optimizer, learning_rate: training.
-      seed: the run's root seed (also seeds the bootstrap).
-      chunk_size: restarts per compiled call (default 256).
-      devices: devices to shard restarts over (default all).
+      config: a :class:`initlab.TrainConfig` to run (its design becomes the
+        grid; give grid_data); None: the defaults above.
       small: a smoke run.
       out_dir: folder for the report; None writes nothing.
       progress: show the engine's progress bar.
+      **overrides: TrainConfig fields on top (``grid_data=``,
+        ``num_restarts=``, ``task=``, ...); num_restarts defaults to 16 (small:
+        4) init seeds per data order.
 
     Returns:
       :class:`StudyResult`; ``table`` has one row per initializer and
@@ -69,30 +51,23 @@ def variance(
       ``extra["components"]`` the raw dicts.
 
     Example:
-      >>> result = variance(num_restarts=64, grid_data=8)
+      >>> result = variance(task="xor", num_restarts=16, grid_data=4, steps=200,
+      ...                   progress=False)
       >>> result.table
 
     References:
       Summers & Dinneen (2021); Owen (2007).
     """
-    inits = parse_initializers(list(initializers or ("glorot_uniform", "he_normal")))
-    _check_common(dict(num_restarts=num_restarts, grid_data=grid_data, steps=steps,
-                       batch_size=batch_size, optimizer=optimizer, seed=seed,
-                       learning_rate=learning_rate, chunk_size=chunk_size,
-                       devices=devices))  # fmt: skip
-    grid_data = grid_data or (4 if small else 16)
-    num_restarts = num_restarts or grid_data * (4 if small else 16)
-    if chunk_size is None and not small:
-        chunk_size = 256
-    the_task = get_task(task)
+    if overrides.get("design", "grid") != "grid":
+        raise ValueError(_NEEDS_GRID.format(overrides["design"]))
+    config = VARIANCE.config(config, small=small, **overrides)
+    if config.design != "grid":
+        raise ValueError(_NEEDS_GRID.format(config.design))
+    grid_data = config.grid_data
+    num_restarts = config.num_restarts
+    seed = config.seed
     out = _out_path(out_dir)
-    outcomes = train(
-        the_task, resolve_initializers(inits), model=build_model(model, the_task),
-        num_restarts=num_restarts, steps=steps or (20 if small else 300),
-        batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-        design="grid", grid_data=grid_data, seed=seed, chunk_size=chunk_size,
-        devices=devices, out_dir=out, progress=progress,
-    )  # fmt: skip
+    outcomes = train(config, out_dir=out, progress=progress)
     metric = default_metric(outcomes)
     # One split, printed here and written in the report (same numbers).
     split = variance_split(outcomes, metric, rng=seed,
@@ -142,3 +117,20 @@ def variance(
     ])  # fmt: skip
     return StudyResult("variance", settings, table, text, outcomes, out,
                        {"components": components})  # fmt: skip
+
+
+def _variance_defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:
+    # n_init defaults to 16 (small: 4) init seeds for each data order
+    grid_data = given.get("grid_data") or (4 if small else 16)
+    base = dict(task="digits", initializers=("glorot_uniform", "he_normal"),
+                design="grid", grid_data=grid_data,
+                num_restarts=grid_data * (4 if small else 16),
+                steps=20 if small else 300)  # fmt: skip
+    return base if small else dict(base, chunk_size=256)
+
+
+_NEEDS_GRID = (
+    "the variance study crosses init seeds with data orders: it needs "
+    "design='grid' (with grid_data, the number of data orders); got design={!r}."
+)
+VARIANCE = Study("variance", variance, _variance_defaults)

@@ -1,0 +1,448 @@
+"""From a TrainConfig to the objects of a run: task, model, optimizer, initializers.
+
+Everything here runs before anything compiles: specs are built into objects,
+the defaults the config left open are filled from the task, and the model is
+checked against the data with abstract evaluation. Errors describe a Task by
+its name and shapes, never by its arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import optax
+
+from initlab import _checks
+from initlab.engine.config import TrainConfig
+from initlab.engine.specs import (
+    OPTIMIZERS,
+    describe,
+    labelled_initializers,
+    resolve_initializers,
+    thawed,
+)
+from initlab.models import MODELS, PureModel, from_nnx
+from initlab.registry import get
+from initlab.tasks import TASKS, Task, get_task
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Run:
+    """A TrainConfig built into objects, every default filled in.
+
+    Attributes:
+      config: the config with every None default replaced by the value used
+        (steps, batch_size, optimizer, learning_rate, eval_every,
+        target_metric, chunk_size, devices).
+      task, model, optimizer: the built objects.
+      initializers: label -> initializer (kernels).
+      bias_inits: label -> initializer of the biases (None: the model's own).
+      metrics: names of the metrics the run records ("train_loss", ...).
+    """
+
+    config: TrainConfig
+    task: Task
+    model: PureModel
+    optimizer: optax.GradientTransformation
+    initializers: dict[str, Callable]
+    bias_inits: dict[str, Callable | None]
+    metrics: tuple[str, ...]
+
+
+def resolve(config: TrainConfig) -> Run:
+    """Builds ``config``'s task, model, optimizer and initializers; fills defaults.
+
+    Task-dependent checks happen here (batch size against the training set,
+    the model against the data's shapes, the target metric), all before
+    anything compiles.
+
+    Args:
+      config: a :class:`TrainConfig`.
+
+    Returns:
+      :class:`Run`.
+
+    Raises:
+      ValueError / TypeError: a spec that cannot be built or does not fit.
+
+    Example:
+      >>> run = resolve(initlab.TrainConfig(task="xor"))
+      >>> run.config.steps, run.model.name
+      (10000, 'mlp-2-2-1')
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(
+            f"resolve: expected a TrainConfig; got {type(config).__name__}."
+        )
+    task = build_task(config.task)
+    model = task.default_model() if config.model is None else build_model(
+        config.model, task
+    )  # fmt: skip
+    d = task.defaults
+    steps = config.steps or d["steps"]
+    n_train = len(task.x_train)
+    batch_size = config.batch_size or min(d["batch_size"], n_train)
+    if batch_size > n_train:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the training set of "
+            f"{describe(task)} ({n_train} examples); use at most {n_train} (= full "
+            "batch)."
+        )
+    eval_every = config.eval_every or min(steps, d.get("eval_every", 100))
+    if isinstance(config.optimizer, optax.GradientTransformation):
+        optimizer, opt_spec, lr = config.optimizer, config.optimizer, None
+    else:
+        opt_spec = config.optimizer or d.get("optimizer", "sgd")
+        lr = config.learning_rate or d["learning_rate"]
+        optimizer = build_optimizer(opt_spec, lr)
+    inits = resolve_initializers(config.initializers)
+    if isinstance(config.bias_init, str) and config.bias_init == "same":
+        bias_inits: dict[str, Callable | None] = dict(inits)
+    else:
+        bias = None if config.bias_init is None else get(thawed(config.bias_init))
+        bias_inits = dict.fromkeys(inits, bias)
+    metrics = tuple(check_fits(task, model))
+    target_metric = config.target_metric or (
+        "test_accuracy" if task.kind == "classification" else "test_loss"
+    )
+    if config.target is not None and target_metric not in metrics:
+        raise ValueError(
+            f"target_metric {target_metric!r} is not recorded; available: "
+            f"{', '.join(metrics)}."
+        )
+    total = len(inits) * config.num_restarts
+    chunk = min(config.chunk_size or total, total)
+    filled = dataclasses.replace(
+        config, initializers=labelled_initializers(config.initializers),
+        steps=steps, batch_size=batch_size, optimizer=opt_spec,
+        learning_rate=lr, eval_every=eval_every, target_metric=target_metric,
+        chunk_size=chunk,
+    )  # fmt: skip
+    return Run(filled, task, model, optimizer, inits, bias_inits, metrics)
+
+
+# ----- tasks ------------------------------------------------------------------------
+
+
+def build_task(spec: Any) -> Task:
+    """A Task from a name, ``{"name": ..., **options}``, a code path or a Task.
+
+    Built-in tasks are cached by (name, options), so repeated runs of the same
+    task reuse their compiled loops.
+
+    Example:
+      >>> build_task({"name": "digits", "test_size": 0.2}).x_test.shape
+      (360, 64)
+    """
+    if isinstance(spec, Task):
+        return spec
+    if isinstance(spec, str):
+        name, options = spec, {}
+    elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+        name = spec["name"]
+        options = {k: v for k, v in spec.items() if k != "name"}
+    else:
+        raise TypeError(
+            "task must be a task name, a dict {'name': ..., options}, "
+            f"'package.module:factory', or a Task; got {type(spec).__name__}."
+        )
+    if ":" in name:
+        made = _call_user_code(name, options, "task")
+        if not isinstance(made, Task):
+            raise TypeError(
+                f"task {name!r} gave a {type(made).__name__}, not a Task; make one "
+                "with initlab.make_task(...)."
+            )
+        return made
+    if name not in TASKS:
+        get_task(name)  # raises naming the valid tasks
+    options = thawed(options)
+    try:
+        key = (name, tuple(sorted((k, _hashable(v)) for k, v in options.items())))
+        return _builtin_task(key)
+    except TypeError:  # unhashable option values: build without the cache
+        return get_task(name, **options)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(map(_hashable, value))
+    hash(value)
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def _builtin_task(key: tuple) -> Task:
+    name, options = key
+    return get_task(name, **dict(options))
+
+
+# ----- models -----------------------------------------------------------------------
+
+
+def build_model(spec: Any, task: Task) -> PureModel:
+    """A model from a name, a config dict, a code path or a PureModel.
+
+    Sizes a built-in model needs from the data (input features, length,
+    channels, number of outputs) are filled in from ``task``; the number of
+    outputs is the task's default model's. Defaults: ``mlp`` widths (128,
+    128); ``cnn1d`` channels (32, 32); ``gru``/``lstm`` hidden 64. Any of
+    them can be given. A "package.module:factory" names your own code: a
+    PureModel, a function returning one (called with the dict's arguments, and
+    ``task=`` when it takes one), or an NNX module factory taking ``rngs``
+    (wrapped with :func:`initlab.models.from_nnx`).
+
+    Args:
+      spec: a name in ``initlab.MODELS``, ``{"name": ..., **arguments}``, a
+        code path, or a PureModel ("default"/None: the task's own).
+      task: the task the model will train on.
+
+    Returns:
+      A :class:`~initlab.models.PureModel`.
+
+    Raises:
+      ValueError: an unknown model name or argument, or user code that
+        cannot be imported.
+      TypeError: user code that gives something that is not a model.
+
+    Example:
+      >>> build_model({"name": "mlp", "widths": [256, 256]},
+      ...             initlab.get_task("digits")).name
+      'mlp-64-256-256-10'
+    """
+    if spec is None or (isinstance(spec, str) and spec == "default"):
+        return task.default_model()
+    if isinstance(spec, PureModel):
+        return spec
+    if isinstance(spec, str):
+        name, kwargs = spec, {}
+    elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+        name = spec["name"]
+        kwargs = {k: v for k, v in spec.items() if k != "name"}
+    else:
+        raise ValueError(
+            f"model must be a name ({', '.join(MODELS)}), a config "
+            f'{{"name": ..., ...}}, "package.module:factory" or a PureModel; got '
+            f"{spec!r:.80}."
+        )
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in
+              thawed(kwargs).items()}  # fmt: skip
+    if ":" in name:
+        return _user_model(name, kwargs, task)
+    if name not in MODELS:
+        raise ValueError(
+            f"unknown model {name!r}.{_checks.closest(name, MODELS)} Valid: "
+            f"{', '.join(MODELS)} (or 'default', the task's own model)."
+        )
+    factory = MODELS[name]
+    allowed = list(inspect.signature(factory).parameters)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"model {name!r}: unknown argument(s) {unknown}; allowed: {allowed}."
+        )
+    x = task.x_train
+    n_out = num_outputs(task)
+    sequence = x.shape[-1] if x.ndim == 3 else 1
+    filled = {
+        "mlp": dict(widths=(128, 128), in_features=math.prod(x.shape[1:]),
+                    out_features=n_out),
+        "cnn1d": dict(in_length=x.shape[1], in_channels=sequence, channels=(32, 32),
+                      num_classes=n_out),
+        "gru": dict(in_features=sequence, hidden=64, num_classes=n_out),
+        "lstm": dict(in_features=sequence, hidden=64, num_classes=n_out),
+    }.get(name, {})  # fmt: skip
+    return factory(**{**filled, **kwargs})
+
+
+def num_outputs(task: Task) -> int:
+    """Output units of the task's default model (abstract evaluation, no compute).
+
+    Example:
+      >>> num_outputs(initlab.get_task("xor"))
+      1
+    """
+    model = task.default_model()
+    params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
+    x = jax.ShapeDtypeStruct((1, *task.x_train.shape[1:]), task.x_train.dtype)
+    return int(jax.eval_shape(model.apply, params, x).shape[-1])
+
+
+def _user_model(path: str, kwargs: dict[str, Any], task: Task) -> PureModel:
+    target = _import(path, "model")
+    if isinstance(target, PureModel):
+        if kwargs:
+            raise ValueError(
+                f"model {path!r} is a PureModel: it takes no arguments; got "
+                f"{sorted(kwargs)}."
+            )
+        return target
+    if not callable(target):
+        raise TypeError(
+            f"model {path!r} is a {type(target).__name__}; expected a PureModel or "
+            "a function/class that makes one."
+        )
+    params = _parameters(target)
+    if "rngs" in params:  # an NNX module factory: from_nnx wraps it
+        factory = functools.partial(target, **kwargs)
+        return from_nnx(factory, name=path.rpartition(":")[2])
+    made = _call_user_code(path, kwargs, "model", task=task)
+    if not isinstance(made, PureModel):
+        raise TypeError(
+            f"model {path!r} gave a {type(made).__name__}; expected a PureModel "
+            "(initlab.models.from_nnx / from_pure make one)."
+        )
+    return made
+
+
+def _parameters(fn: Callable) -> Mapping[str, inspect.Parameter]:
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
+def _import(path: str, what: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(
+            f"{what} {path!r}: cannot import {module_name!r} ({err}); is it on "
+            "PYTHONPATH (or installed)?"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{what} {path!r}: {module_name!r} has no {attr!r}.")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _call_user_code(path: str, kwargs: Mapping[str, Any], what: str, **extra) -> Any:
+    target = _import(path, what)
+    if not callable(target) or isinstance(target, Task | PureModel):
+        if kwargs:
+            raise ValueError(
+                f"{what} {path!r} is not callable: it takes no arguments; got "
+                f"{sorted(kwargs)}."
+            )
+        return target
+    params = _parameters(target)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    extra = {k: v for k, v in extra.items() if k in params or takes_any}
+    try:
+        return target(**kwargs, **extra)
+    except TypeError as err:
+        raise ValueError(f"{what} {path!r}: calling it failed: {err}.") from None
+
+
+# ----- optimizers -------------------------------------------------------------------
+
+
+def build_optimizer(spec: Any, learning_rate: float) -> optax.GradientTransformation:
+    """An optax optimizer from a name or ``{"name": ..., **arguments}``.
+
+    Example:
+      >>> opt = build_optimizer({"name": "sgd", "momentum": 0.9}, 0.1)
+    """
+    if isinstance(spec, optax.GradientTransformation):
+        return spec
+    if isinstance(spec, Mapping):
+        name = spec.get("name")
+        kwargs = {k: v for k, v in spec.items() if k != "name"}
+    else:
+        name, kwargs = spec, {}
+    return make_optimizer(name, learning_rate, **thawed(kwargs))
+
+
+def make_optimizer(
+    name: str | optax.GradientTransformation, learning_rate: float, **kwargs
+) -> optax.GradientTransformation:
+    """An optax optimizer by name (``"sgd"``, ``"adam"``, ...) or passed through.
+
+    Args:
+      name: one of ``initlab.OPTIMIZERS`` (optax functions that take the
+        learning rate first), or an optax ``GradientTransformation`` (returned
+        as is).
+      learning_rate: positive step size.
+      **kwargs: extra arguments for the optax factory (e.g. ``momentum=0.9``).
+
+    Raises:
+      ValueError: an unknown name or a non-positive learning rate.
+      TypeError: neither a name nor an optax transformation.
+
+    Example:
+      >>> opt = make_optimizer("sgd", 0.1, momentum=0.9)
+    """
+    if isinstance(name, optax.GradientTransformation):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(
+            "optimizer must be an optax GradientTransformation (e.g. optax.sgd(0.1)) "
+            f"or an optax name such as 'sgd'; got {type(name).__name__}."
+        )
+    if isinstance(learning_rate, bool) or not (
+        isinstance(learning_rate, int | float) and learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}.")
+    if name not in OPTIMIZERS:
+        raise ValueError(
+            f"unknown optimizer {name!r}.{_checks.closest(name, OPTIMIZERS)} "
+            f"Valid: {', '.join(OPTIMIZERS)}."
+        )
+    try:
+        frozen = tuple(sorted(kwargs.items()))
+        hash(frozen)
+    except TypeError:
+        return getattr(optax, name)(float(learning_rate), **kwargs)
+    return _named_optimizer(name, float(learning_rate), frozen)
+
+
+@functools.lru_cache(maxsize=32)
+def _named_optimizer(name: str, learning_rate: float, kwargs: tuple):
+    # One object per (name, lr, kwargs), so repeated runs reuse the compiled loop.
+    try:
+        return getattr(optax, name)(learning_rate, **dict(kwargs))
+    except TypeError as err:
+        raise ValueError(f"optimizer {name!r}: {err}.") from None
+
+
+# ----- model x task -----------------------------------------------------------------
+
+
+def check_fits(task: Task, model: PureModel) -> list[str]:
+    """Catches a model/data mismatch with abstract evaluation (nothing compiles).
+
+    Returns:
+      The names of the metrics a run records ("train_loss", "test_accuracy"...).
+
+    Raises:
+      ValueError: the model does not accept the task's inputs, or its outputs
+        do not fit the loss; the message says the shapes, never the arrays.
+
+    Example:
+      >>> check_fits(initlab.get_task("xor"), initlab.models.mlp((2,), 2, 1))
+      ['train_loss', 'train_accuracy', 'train_solved', 'test_loss', ...]
+    """
+    try:
+        params = jax.eval_shape(model.init, jax.random.key(0))
+        x = jax.ShapeDtypeStruct((2, *task.x_train.shape[1:]), task.x_train.dtype)
+        out = jax.eval_shape(model.apply, params, x)
+        y = jax.ShapeDtypeStruct((2, *task.y_train.shape[1:]), task.y_train.dtype)
+        jax.eval_shape(task.loss, out, y)
+        names = list(jax.eval_shape(task.metrics, out, y))
+    except Exception as err:  # noqa: BLE001 - re-raised with the context a user needs
+        raise ValueError(
+            f"model {model.name!r} does not fit task {task.name!r}: inputs have shape "
+            f"{task.x_train.shape[1:]} per example ({task.kind}"
+            f"{f', {task.num_classes} classes' if task.num_classes else ''}). "
+            f"JAX said: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
+        ) from err
+    return [f"{split}_{name}" for split in ("train", "test") for name in names]

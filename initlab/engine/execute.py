@@ -1,0 +1,236 @@
+"""Running the core over a stack of restarts: jit caches, restart blocks, chunks.
+
+The numbers are the core's (:mod:`initlab.engine.core`); this module decides
+only how the stack of restarts is laid out: vmapped whole, or walked in
+cache-sized blocks with ``lax.map``, sharded over the mesh, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from initlab.engine.core import TrainCore
+from initlab.engine.keys import stream_keys
+from initlab.models import PureModel
+from initlab.outcomes import Outcomes
+
+# Bytes of one restart's step intermediates that a block of restarts may hold:
+# measured on a 2-core EPYC, M (digits MLP, ~2 MB per restart-step) ran 1.5x
+# faster one or two restarts at a time than all 128 per device at once, and XOR
+# (~1 KB) ran the same with any block of >= 256 restarts.
+_BLOCK_BYTES = 4 * 2**20
+
+
+def _loop_identity(core: TrainCore) -> TrainCore:
+    """The core without what the compiled step does not depend on.
+
+    Initializers only enter the init phase, and the schedule only the number
+    of segments: runs that differ in those share one compiled loop.
+    """
+    return dataclasses.replace(core, steps=1, eval_every=1, kernel_init=None,
+                               bias_init=None)  # fmt: skip
+
+
+def segments(steps: int, eval_every: int) -> list[tuple[int, int]]:
+    """(first_step, length) of each scan segment; an evaluation ends each one."""
+    return [(s, min(eval_every, steps - s)) for s in range(0, steps, eval_every)]
+
+
+def _segment_fn(core: TrainCore, num_steps: int, groups: int = 1,
+                block: int | None = None):  # fmt: skip
+    """``(state, first_step, data) -> (state, metrics)`` over a stack of restarts.
+
+    ``block=None`` vmaps the whole stack of restarts through every step. With a
+    ``block``, the stack is cut into ``groups`` (one per device: the restart
+    axis is sharded in contiguous slices) and each group is walked with
+    ``lax.map`` ``block`` restarts at a time, each block running all its steps
+    while its parameters and activations stay in cache. Same per-restart
+    computation either way (float reassociation aside).
+    """
+
+    def one(state, first_step, data):
+        return core.segment(state, first_step, num_steps, data)
+
+    if block is None:
+        return jax.vmap(one, in_axes=(0, None, None))
+
+    def blocked(state, first_step, data):
+        split = jax.tree.map(lambda x: x.reshape(groups, -1, *x.shape[1:]), state)
+
+        def group(s):
+            return jax.lax.map(lambda r: one(r, first_step, data), s, batch_size=block)
+
+        out = jax.vmap(group)(split)
+        return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    return blocked
+
+
+# Jitted functions are cached across calls of train(): the same task, model,
+# optimizer and batch size reuse their compiled loop (notebooks, sweeps, tests).
+@functools.lru_cache(maxsize=16)
+def _jitted(core: TrainCore):
+    start = jax.jit(jax.vmap(core.start))
+    evaluate = jax.jit(jax.vmap(core.evaluate, in_axes=(0, None)))
+    correct = None
+    if core.task.correct is not None:
+        correct = jax.jit(jax.vmap(core.correct, in_axes=(0, None)))
+    return start, evaluate, correct
+
+
+@functools.lru_cache(maxsize=64)
+def _jitted_segment(core: TrainCore, length: int, groups: int = 1, block=None):
+    return jax.jit(_segment_fn(core, length, groups, block), donate_argnums=(0,))
+
+
+@functools.lru_cache(maxsize=64)
+def _jitted_init(model: PureModel, kernel_init, bias_init):
+    return jax.jit(jax.vmap(lambda key: model.init(key, kernel_init, bias_init)))
+
+
+@functools.lru_cache(maxsize=16)
+def _step_bytes(core: TrainCore, tree, leaves: tuple) -> int:
+    """Bytes of one restart's step intermediates (gradient + update).
+
+    Traced on batches of 1 and 2 (not the real batch, so the training step
+    itself is still traced once) and extrapolated linearly to the batch.
+    """
+    from jax.extend.core import jaxprs_in_params
+
+    params = tree.unflatten([jax.ShapeDtypeStruct(s, d) for s, d in leaves])
+
+    def at(b: int) -> int:
+        xs, ys = core.task.x_train, core.task.y_train
+        x = jax.ShapeDtypeStruct((b, *xs.shape[1:]), xs.dtype)
+        y = jax.ShapeDtypeStruct((b, *ys.shape[1:]), ys.dtype)
+        jaxpr = jax.make_jaxpr(jax.value_and_grad(core.loss))(params, x, y)
+        total, todo = 0, [jaxpr.jaxpr]
+        while todo:
+            for eqn in todo.pop().eqns:
+                for var in eqn.outvars:
+                    aval = var.aval
+                    if hasattr(aval, "shape") and hasattr(aval, "dtype"):
+                        total += math.prod(aval.shape) * aval.dtype.itemsize
+                todo.extend(
+                    getattr(j, "jaxpr", j) for j in jaxprs_in_params(eqn.params)
+                )
+        return total
+
+    one, two = at(1), at(2)
+    param_bytes = sum(math.prod(s) * np.dtype(d).itemsize for s, d in leaves)
+    # grads, updates and new params, each the size of the params
+    return one + (core.batch_size - 1) * (two - one) + 3 * param_bytes
+
+
+class ChunkRunner:
+    """Trains chunks of (initializer, restart) rows with the run's compiled loop."""
+
+    def __init__(self, core: TrainCore, inits, bias_inits, padded_chunk: int):
+        self.core = _loop_identity(core)
+        self.model = core.model
+        self.inits = inits
+        self.bias_inits = bias_inits
+        self.segments = segments(core.steps, core.eval_every)
+        self.padded_chunk = padded_chunk
+        self.first_segment_s = 0.0  # compile + first segment, first chunk only
+        self._start, self._evaluate, self._correct = _jitted(self.core)
+
+    def _init_fn(self, label):
+        return _jitted_init(self.model, self.inits[label], self.bias_inits[label])
+
+    def _restart_block(self, state, per_group: int) -> int | None:
+        """Restarts per block for :func:`_segment_fn` (None: the whole stack)."""
+        leaves, tree = jax.tree.flatten(state.params)
+        shapes = tuple((x.shape[1:], np.dtype(x.dtype)) for x in leaves)
+        block = max(1, _BLOCK_BYTES // max(_step_bytes(self.core, tree, shapes), 1))
+        return None if block >= per_group else int(block)
+
+    def run(self, rows, labels, restarts, init_seeds, data_seeds, seed, data,
+            sharded, keep_params, bar) -> Outcomes:  # fmt: skip
+        n = len(rows)
+        pad = self.padded_chunk - n
+        take = np.concatenate([rows, np.full(pad, rows[-1])])  # pad with a repeat
+        init_keys, data_keys = stream_keys(seed, init_seeds[take], data_seeds[take])
+        # Init phase on one device, per initializer, over the full padded chunk
+        # (one compile each); rows of other initializers are then dropped.
+        params = None
+        chunk_labels = labels[take]
+        for label in dict.fromkeys(chunk_labels.tolist()):
+            mask = jnp.asarray(chunk_labels == label)
+            drawn = self._init_fn(label)(init_keys)
+            params = drawn if params is None else jax.tree.map(
+                lambda new, old, mask=mask: jnp.where(
+                    mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old
+                ),
+                drawn, params,
+            )  # fmt: skip
+        initial = jax.device_get(params) if keep_params else None
+        # Train phase: the restart axis sharded over the mesh.
+        params = jax.device_put(params, sharded)
+        data_keys = jax.device_put(data_keys, sharded)
+        t0 = time.perf_counter()
+        # Leaves of the start state that do not depend on the inputs (diverged,
+        # diverged_step) come back replicated; pin the whole state to the
+        # restart sharding, or the second segment call recompiles the loop.
+        state = jax.device_put(self._start(params, data_keys), sharded)
+        # The evaluation at step 0: no restart has diverged yet, so no NaN mask.
+        evals = [jax.device_get(self._evaluate(state.params, data))]
+        steps = [0]
+        first_call = self.first_segment_s == 0.0
+        groups = sharded.mesh.devices.size
+        block = self._restart_block(state, self.padded_chunk // groups)
+        for first, length in self.segments:
+            fn = _jitted_segment(self.core, length, groups, block)
+            state, metrics = fn(state, jnp.int32(first), data)
+            if first_call:
+                jax.block_until_ready(metrics)
+                self.first_segment_s = time.perf_counter() - t0
+                first_call = False
+            evals.append(jax.device_get(metrics))
+            steps.append(first + length)
+            bar.update(1)
+        state = jax.block_until_ready(state)
+        curves = {
+            k: np.stack([np.asarray(e[k])[:n] for e in evals], axis=1).astype(
+                np.float64
+            )
+            for k in evals[-1]
+        }
+        per_example = {}
+        if self._correct is not None:
+            correct = np.asarray(self._correct(state.params, data))[:n]
+            per_example["test_correct"] = correct
+        return Outcomes(
+            initializer=labels[rows],
+            restart=restarts[rows],
+            init_seed=init_seeds[rows],
+            data_seed=data_seeds[rows],
+            steps=np.asarray(steps, np.int64),
+            curves=curves,
+            final={k: v[:, -1] for k, v in curves.items()},
+            diverged=np.asarray(state.diverged)[:n],
+            diverged_step=np.asarray(state.diverged_step, np.int64)[:n],
+            steps_to_target=np.full(n, -1, np.int64),
+            per_example=per_example,
+            initial_params=_take(initial, n) if keep_params else None,
+            final_params=_take(jax.device_get(state.params), n)
+            if keep_params
+            else None,
+        )
+
+
+def _take(tree, n):
+    return jax.tree.map(lambda x: np.asarray(x)[:n], tree)
+
+
+def concat_trees(trees: list[Any]) -> Any:
+    """Pytrees with a leading restart axis joined along it."""
+    return jax.tree.map(lambda *xs: np.concatenate(xs), *trees)
