@@ -104,13 +104,13 @@ def _collect(data: Any, metric: str | None, higher_is_better: bool | None = None
             else higher_is_better
         )
         for lab, v in values.items():
-            stats._check_values(v, f"{metric} of {lab!r}", min_n=0)
+            stats.check_values(v, f"{metric} of {lab!r}", min_n=0)
         return list(values), values, diverged, higher, metric
     if isinstance(data, Mapping):
         if not data:
             raise ValueError("nothing to plot: the mapping of labels is empty.")
         values = {
-            str(lab): stats._check_values(v, f"values of {lab!r}", min_n=0)
+            str(lab): stats.check_values(v, f"values of {lab!r}", min_n=0)
             for lab, v in data.items()
         }
         higher = True if higher_is_better is None else higher_is_better
@@ -373,7 +373,7 @@ def plot_best_of_k(
     labels, values, diverged, higher, name = _collect(data, metric, higher_is_better)
     fig, ax = _axes(ax)
     palette = _palette(labels, palette)
-    children = stats._as_rng(rng).spawn(len(labels))
+    children = stats.as_rng(rng).spawn(len(labels))
     for label, child in zip(labels, children, strict=True):
         v = values[label]
         if v.size < 2:
