@@ -215,7 +215,7 @@ def test_importing_initlab_plots_and_report_does_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'import initlab: matplotlib'\n"
         "import initlab.plots, initlab.report\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
-        "for pkg in (initlab.plots,):\n"
+        "for pkg in (initlab.plots, initlab.report):\n"
         "    for m in pkgutil.iter_modules(pkg.__path__):\n"
         "        importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
         "        assert 'matplotlib' not in sys.modules, m.name\n"
