@@ -39,8 +39,18 @@ if TYPE_CHECKING:
 def default_metric(outcomes: Outcomes) -> str:
     """The metric a report leads with: test_accuracy, else test_loss, else the first.
 
+    Args:
+      outcomes: the run.
+
+    Returns:
+      A name in ``outcomes.metrics``.
+
     Raises:
       ValueError: the outcomes hold no final metric.
+
+    Example:
+      >>> default_metric(outcomes)
+      'test_accuracy'
     """
     for name in ("test_accuracy", "test_loss"):
         if name in outcomes.final:
@@ -101,7 +111,7 @@ def write_report(
     Raises:
       ValueError: no restarts; KeyError: unknown metric; TypeError: ``out_dir``
         not a path or ``title`` not a str. Bad ``k``, ``confidence`` or
-        ``n_resamples`` raise from :func:`initlab.stats.summary_table`.
+        ``n_resamples`` raise from the initlab.stats function that uses them.
 
     Example:
       >>> folder = write_report(outcomes, "runs/mlp", target=0.9)
