@@ -206,9 +206,74 @@ def test_palette_is_shared_across_figures(outcomes):
         plots.plot_ecdf(outcomes, "test_accuracy", palette={"zeros": "k"})
 
 
-def test_importing_plots_does_not_import_matplotlib():
+def test_importing_initlab_plots_and_report_does_not_import_matplotlib():
+    # Only drawing imports matplotlib: not `import initlab`, not initlab.plots
+    # or initlab.report, not any of their modules.
     code = (
-        "import sys, initlab.plots, initlab.report; "
-        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'"
+        "import importlib, pkgutil, sys\n"
+        "import initlab\n"
+        "assert 'matplotlib' not in sys.modules, 'import initlab: matplotlib'\n"
+        "import initlab.plots, initlab.report\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
+        "for pkg in (initlab.plots, initlab.report):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+        "        assert 'matplotlib' not in sys.modules, m.name\n"
+        "print(len(list(pkgutil.iter_modules(initlab.plots.__path__))))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) >= 6  # the package really was walked
+
+
+def test_every_plot_draws_on_a_given_ax_or_makes_one(outcomes):
+    vc = stats.variance_components(
+        np.random.default_rng(0).normal(size=(4, 3)), rng=0, n_resamples=50
+    )
+    calls = {
+        "plot_distributions": lambda ax: plots.plot_distributions(
+            outcomes, "test_accuracy", ax=ax
+        ),
+        "plot_ecdf": lambda ax: plots.plot_ecdf(outcomes, "test_accuracy", ax=ax),
+        "plot_curves": lambda ax: plots.plot_curves(outcomes, "train_loss", ax=ax),
+        "plot_best_of_k": lambda ax: plots.plot_best_of_k(
+            outcomes, "test_accuracy", ax=ax, n_resamples=20
+        ),
+        "plot_profiles": lambda ax: plots.plot_profiles(
+            outcomes, "test_accuracy", ax=ax
+        ),
+        "plot_variance_components": lambda ax: plots.plot_variance_components(
+            vc, ax=ax
+        ),
+        "plot_layer_stats": lambda ax: plots.plot_layer_stats(
+            layer_table(), "grad_norm", ax=ax
+        ),
+    }
+    # Every public plot_* function is covered here.
+    assert sorted(calls) == sorted(n for n in plots.__all__ if n.startswith("plot_"))
+    for name, call in calls.items():
+        fig0, given = plt.subplots(1, 2)
+        fig, ax = call(given[1])
+        assert fig is fig0 and ax is given[1], name
+        assert not given[0].has_data(), name  # nothing drawn on the other axes
+        fig, ax = call(None)
+        assert fig is not fig0 and ax in fig.axes and ax.has_data(), name
+
+
+def test_save_figure_writes_and_closes(tmp_path, outcomes):
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    path = plots.save_figure(fig, tmp_path / "ecdf.png", dpi=50)
+    assert path == tmp_path / "ecdf.png" and not plt.fignum_exists(fig.number)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = (int.from_bytes(path.read_bytes()[k : k + 4]) for k in (16, 20))
+    assert (width, height) == (320, 200)  # 6.4 x 4 in at 50 dpi
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    with pytest.raises(ValueError, match="dpi must be > 0"):
+        plots.save_figure(fig, tmp_path / "x.png", dpi=0)
+    assert not plt.fignum_exists(fig.number)  # closed even when refused
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    with pytest.raises(TypeError, match="path must be a str"):
+        plots.save_figure(fig, 3)
+    assert not (tmp_path / "x.png").exists() and not plt.fignum_exists(fig.number)

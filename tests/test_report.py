@@ -180,3 +180,93 @@ def test_report_from_a_real_engine_run(tmp_path):
     assert len(list((folder / "figures").glob("*.png"))) >= 4
     back = Outcomes.load(folder)
     assert len(back) == 192
+
+
+def test_seed_grid_and_variance_split_are_re_exported_from_stats():
+    from initlab import stats
+
+    assert report.seed_grid is stats.seed_grid
+    assert report.variance_split is stats.variance_split
+    from initlab.report import seed_grid, variance_split  # the old import path
+
+    assert (seed_grid, variance_split) == (stats.seed_grid, stats.variance_split)
+
+
+def summary_row(**cells):
+    row = dict(initializer="he", n=4, diverged=1, mean=0.5, mean_low=0.4,
+               mean_high=0.6, iqm=0.51, iqm_low=np.nan, iqm_high=np.nan,
+               median=0.5, std=0.123456)  # fmt: skip
+    row.update(cells)
+    return row
+
+
+def test_display_table_cells():
+    table = pd.DataFrame(
+        [summary_row(), summary_row(initializer="z", n=0, mean=np.nan, mean_low=np.nan)]
+    )
+    shown = report.display_table(table, confidence=0.9)
+    assert list(shown.columns) == ["initializer", "n", "diverged", "mean [90% CI]",
+                                   "IQM [90% CI]", "median", "std"]  # fmt: skip
+    he = shown.iloc[0].tolist()
+    assert he == ["he", "4", "1", "0.5 [0.4, 0.6]", "0.51", "0.5", "0.1235"]
+    assert shown.iloc[1]["n"] == "0" and shown.iloc[1]["mean [90% CI]"] == "–"
+    both = pd.DataFrame(
+        [summary_row(success_rate=0.75, success_low=0.3, success_high=0.95,
+                     best_of_3=0.7)]
+    )  # fmt: skip
+    shown = report.display_table(both, digits=2)
+    assert shown.iloc[0]["success rate [95% CI]"] == "0.75 [0.30, 0.95]"
+    assert shown.iloc[0]["expected best of 3"] == "0.70"
+    assert shown.iloc[0]["mean [95% CI]"] == "0.50 [0.40, 0.60]"
+
+
+@pytest.mark.parametrize(
+    "table, kwargs, error, match",
+    [([summary_row()], {}, TypeError, "pandas DataFrame"),
+     (pd.DataFrame([summary_row()]).drop(columns="iqm"), {}, ValueError,
+      r"lacks column\(s\) \['iqm'\]"),
+     (pd.DataFrame([summary_row()]), {"confidence": 95}, ValueError, r"\(0, 1\)"),
+     (pd.DataFrame([summary_row()]), {"digits": -1}, ValueError, ">= 0"),
+     (pd.DataFrame([summary_row()]), {"digits": 2.0}, TypeError, "digits")],
+)  # fmt: skip
+def test_display_table_refuses(table, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        report.display_table(table, **kwargs)
+
+
+def test_report_shows_the_table_and_split_it_is_given(tmp_path):
+    from initlab import stats
+
+    out = grid_outcomes(diverged=())
+    table = stats.summary_table(out, "test_accuracy", rng=11, n_resamples=100)
+    split = stats.variance_split(out, "test_accuracy", rng=12, n_resamples=100)
+    path = report.write_report(out, tmp_path, rng=0, n_resamples=100, table=table,
+                               components=split)  # fmt: skip
+    md = (path / "report.md").read_text()
+    shown = report.display_table(table)
+    for r, want in zip(md_table_rows(md), shown.itertuples(index=False), strict=True):
+        assert [c.strip() for c in r.split("|")[1:-1]] == list(want)
+    vc = split["zeros"]
+    init = f"init {vc['share'][0]:.0%} [{vc['share_low'][0]:.0%}, "
+    assert f"zeros (5 init x 4 data seeds): {init}" in md
+
+
+def test_report_comparisons_are_stats_compare_with_best(tmp_path):
+    from initlab import stats
+
+    out = grid_outcomes(diverged=())
+    path = report.write_report(out, tmp_path, rng=5, n_resamples=100)
+    md = (path / "report.md").read_text()
+    # write_report gives its comparisons the 4th of 5 child streams of rng.
+    seed = stats.as_rng(5).spawn(5)[3]
+    best, p = stats.compare_with_best(out, "test_accuracy", rng=seed, n_resamples=100)
+    assert f"Best by IQM: {best}." in md
+    for label, (prob, lo, hi) in p.items():
+        assert f"- P({best} beats {label}) = {prob:.2f} [{lo:.2f}, {hi:.2f}]" in md
+
+
+def test_report_refuses_bad_folder_and_title(tmp_path):
+    with pytest.raises(TypeError, match="out_dir must be a str"):
+        report.write_report(grid_outcomes(), 3)
+    with pytest.raises(TypeError, match="title must be a str"):
+        report.write_report(grid_outcomes(), tmp_path, title=None)

@@ -546,3 +546,69 @@ def test_best_of_k_without_replacement_large_n_is_finite():
     np.testing.assert_allclose(got[[0, 2]], [values.mean(), values.max()], rtol=1e-9)
     # E[max of k from 0..n-1 without replacement] = k (n + 1) / (k + 1) - 1.
     np.testing.assert_allclose(got[1], 600 * 1201 / 601 - 1, rtol=1e-9)
+
+
+# ------------------------------------------------------------ argument helpers
+
+
+def test_as_rng_seeds_and_generators():
+    # A seed is NumPy's default_rng of that seed: the same stream.
+    np.testing.assert_array_equal(
+        stats.as_rng(5).random(4), np.random.default_rng(5).random(4)
+    )
+    np.testing.assert_array_equal(
+        stats.as_rng(np.int64(5)).random(4), np.random.default_rng(5).random(4)
+    )
+    # A generator is passed through, not copied: drawing advances the caller's.
+    gen = np.random.default_rng(0)
+    assert stats.as_rng(gen) is gen
+    first = stats.as_rng(gen).random()
+    assert gen.random() != first
+    # Children spawned from a seed are the same each call (reproducible).
+    a = [c.random() for c in stats.as_rng(3).spawn(3)]
+    b = [c.random() for c in stats.as_rng(3).spawn(3)]
+    assert a == b and len(set(a)) == 3
+
+
+@pytest.mark.parametrize(
+    "rng, error, match",
+    [(-1, ValueError, ">= 0"), (True, TypeError, "int seed"),
+     (1.0, TypeError, "int seed"), (None, TypeError, "rng=0"),
+     ("0", TypeError, "str")],
+)  # fmt: skip
+def test_as_rng_refuses(rng, error, match):
+    with pytest.raises(error, match=match):
+        stats.as_rng(rng)
+
+
+def test_check_values_converts_and_keeps_values():
+    x = stats.check_values([1, 2, 3])
+    assert x.dtype == np.float64 and x.shape == (3,)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+    v = np.array([0.5, 0.25], np.float32)
+    np.testing.assert_array_equal(stats.check_values(v), v.astype(np.float64))
+    assert stats.check_values([], min_n=0).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [(dict(values=[1.0, np.inf, np.nan], name="acc of 'he'"), ValueError,
+      r"acc of 'he' has 2 non-finite .* index 1, 2\..*drop_diverged"),
+     (dict(values=[1.0], min_n=2), ValueError, "at least 2 needed"),
+     (dict(values=[], min_n=1), ValueError, "0 value"),
+     (dict(values=[[1.0, 2.0]]), ValueError, r"1-D .* shape \(1, 2\)"),
+     (dict(values=["a"]), TypeError, "must be numbers"),
+     (dict(values=[1.0], name=3), TypeError, "name must be a str"),
+     (dict(values=[1.0], min_n=-1), ValueError, "min_n must be an int >= 0"),
+     (dict(values=[1.0], min_n=1.5), TypeError, "min_n must be an int")],
+)  # fmt: skip
+def test_check_values_refuses(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        stats.check_values(**kwargs)
+
+
+def test_private_helper_names_still_work_inside_stats():
+    from initlab.stats import _checks
+
+    assert _checks._as_rng is stats.as_rng
+    assert _checks._check_values is stats.check_values

@@ -6,6 +6,12 @@ resampling takes an explicit ``rng`` (an ``int`` seed or a
 seed a different one. Pass an ``int`` for results that do not depend on what
 ran before; a ``Generator`` is consumed (its state advances).
 
+Functions over a whole run (an :class:`~initlab.outcomes.Outcomes`) work per
+initializer label: :func:`summary_table`, :func:`compare_with_best`,
+:func:`seed_grid` / :func:`variance_split` (runs with ``design="grid"``) and
+:func:`binomial_checks`. :func:`as_rng` and :func:`check_values` are the
+argument helpers every statistic uses; plots and reports use them too.
+
 Bad input raises, never returns a silent NaN: empty arrays, NaN or inf values
 (usually diverged restarts; see :func:`drop_diverged`), confidence outside
 (0, 1), k outside 1..n, mismatched lengths.
@@ -23,19 +29,23 @@ References:
   optimization", ICML (init vs data-order variance).
 """
 
-from initlab.stats._checks import RNG, Method, _as_rng, _check_values
+from initlab.stats._checks import RNG, Method, as_rng, check_values
 from initlab.stats.best_of_k import best_of_k_ci, expected_best_of_k
 from initlab.stats.bootstrap import bootstrap_ci
-from initlab.stats.comparisons import performance_profile, probability_of_improvement
+from initlab.stats.comparisons import (
+    compare_with_best,
+    performance_profile,
+    probability_of_improvement,
+)
 from initlab.stats.estimates import iqm, success_rate, summarize
+from initlab.stats.grids import seed_grid, variance_split
 from initlab.stats.tables import drop_diverged, summary_table
-from initlab.stats.variance import binomial_check, variance_components
+from initlab.stats.variance import binomial_check, binomial_checks, variance_components
 
 __all__ = [
-    "RNG", "Method", "best_of_k_ci", "binomial_check", "bootstrap_ci",
-    "drop_diverged", "expected_best_of_k", "iqm", "performance_profile",
-    "probability_of_improvement", "success_rate", "summarize", "summary_table",
-    "variance_components",
-    # private helpers shared with plots and report
-    "_as_rng", "_check_values",
+    "RNG", "Method", "as_rng", "best_of_k_ci", "binomial_check", "binomial_checks",
+    "bootstrap_ci", "check_values", "compare_with_best", "drop_diverged",
+    "expected_best_of_k", "iqm", "performance_profile", "probability_of_improvement",
+    "seed_grid", "success_rate", "summarize", "summary_table", "variance_components",
+    "variance_split",
 ]  # fmt: skip

@@ -1,10 +1,17 @@
-"""Validation of restart values and arguments, and the shared rng helper."""
+"""Validation of restart values and arguments, and the shared rng helper.
+
+:func:`as_rng` and :func:`check_values` are public (``initlab.stats.as_rng``,
+``initlab.stats.check_values``): plots and report use them too. The other
+checks are private to initlab.stats.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 import numpy as np
+
+from initlab._checks import integer
 
 RNG = np.random.Generator | int
 Method = Literal["percentile", "bca"]
@@ -17,7 +24,31 @@ _DROP_HINT = (
 )
 
 
-def _as_rng(rng: RNG) -> np.random.Generator:
+def as_rng(rng: RNG) -> np.random.Generator:
+    """The ``np.random.Generator`` behind an ``rng`` argument of initlab.stats.
+
+    Every resampling in initlab takes ``rng`` as an ``int`` seed or a
+    ``Generator``; this is the one place that turns it into a generator. A seed
+    gives a fresh generator (the same seed, the same numbers, whatever ran
+    before); a generator is returned as is (not copied), so drawing from the
+    result advances the caller's generator.
+
+    Args:
+      rng: an int seed >= 0 or a ``np.random.Generator``.
+
+    Returns:
+      ``np.random.default_rng(rng)`` for a seed, ``rng`` itself for a generator.
+
+    Raises:
+      TypeError: ``rng`` is neither an int nor a generator (bools, floats and
+        None are refused).
+      ValueError: a negative seed.
+
+    Example:
+      >>> as_rng(0).random() == np.random.default_rng(0).random()
+      True
+      >>> children = as_rng(0).spawn(3)  # e.g. one stream per initializer
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
@@ -30,7 +61,34 @@ def _as_rng(rng: RNG) -> np.random.Generator:
     )
 
 
-def _check_values(values: Any, name: str = "values", min_n: int = 1) -> np.ndarray:
+def check_values(values: Any, name: str = "values", min_n: int = 1) -> np.ndarray:
+    """Restart outcomes as a 1-D float64 array of finite numbers, or a teaching error.
+
+    The check every statistic of initlab runs on its input: one number per
+    restart, at least ``min_n`` of them, none NaN or inf (a non-finite value
+    is usually a diverged restart, and the error says how to leave it out).
+
+    Args:
+      values: (R,) numbers, one per restart (list, NumPy or JAX array).
+      name: what to call ``values`` in an error, e.g. ``"test_accuracy of 'he'"``.
+      min_n: the fewest values allowed (0 accepts an empty array).
+
+    Returns:
+      ``values`` as a ``np.float64`` array of shape (R,).
+
+    Raises:
+      TypeError: values are not numbers; ``name`` is not a str; ``min_n`` is
+        not an int.
+      ValueError: not 1-D, fewer than ``min_n`` values, a NaN or inf value
+        (the message gives its restart index), or ``min_n < 0``.
+
+    Example:
+      >>> check_values([0.9, 0.8], "test_accuracy")
+      array([0.9, 0.8])
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}.")
+    min_n = integer(min_n, "min_n", low=0, where="check_values")
     try:
         x = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -54,6 +112,11 @@ def _check_values(values: Any, name: str = "values", min_n: int = 1) -> np.ndarr
             f"restart index {str(where)[1:-1]}{more}. {_DROP_HINT}"
         )
     return x
+
+
+# The names these helpers had while they were private to initlab.stats.
+_as_rng = as_rng
+_check_values = check_values
 
 
 def _check_confidence(confidence: Any) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from initlab.stats._checks import RNG, Method, _check_ks, _check_method, _check_values
+from initlab.stats._checks import RNG, Method, _check_ks, _check_method, check_values
 from initlab.stats.bootstrap import bootstrap_ci
 
 
@@ -79,7 +79,7 @@ def expected_best_of_k(
       Dodge et al. (2019), "Show your work: improved reporting of experimental
       results" (expected validation performance), EMNLP.
     """
-    x = _check_values(values)
+    x = check_values(values)
     k = _check_ks(ks, x.size, replace)
     sign = 1.0 if higher_is_better else -1.0
     out = sign * _best_of_k_stat(k, replace)(sign * x)
@@ -119,7 +119,7 @@ def best_of_k_ci(
     References:
       Dodge et al. (2019); Efron (1987).
     """
-    x = _check_values(values, min_n=2)
+    x = check_values(values, min_n=2)
     k = _check_ks(ks, x.size, replace)
     if _check_method(method) == "BCa" and not replace and k.max() >= x.size:
         raise ValueError(

@@ -14,11 +14,11 @@ import scipy.stats
 from initlab.stats._checks import (
     RNG,
     Method,
-    _as_rng,
     _check_confidence,
     _check_method,
     _check_n_resamples,
-    _check_values,
+    as_rng,
+    check_values,
 )
 
 
@@ -157,11 +157,11 @@ def bootstrap_ci(
       Efron (1987), "Better bootstrap confidence intervals", JASA 82.
       Agarwal et al. (2021), "Deep RL at the edge of the statistical precipice".
     """
-    x = _check_values(values, min_n=2)
+    x = check_values(values, min_n=2)
     confidence = _check_confidence(confidence)
     n_resamples = _check_n_resamples(n_resamples)
     method = _check_method(method)
-    gen = _as_rng(rng)
+    gen = as_rng(rng)
     stat = _vectorized(statistic)
     if groups is None:
         low, high = _scipy_bootstrap((x,), stat, gen, confidence, n_resamples, method)

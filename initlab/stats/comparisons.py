@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.stats
@@ -10,14 +10,19 @@ import scipy.stats
 from initlab.stats._checks import (
     RNG,
     Method,
-    _as_rng,
     _check_confidence,
     _check_method,
     _check_n_resamples,
-    _check_values,
+    as_rng,
+    check_values,
 )
 from initlab.stats.bootstrap import _scipy_bootstrap
-from initlab.stats.estimates import _wilson
+from initlab.stats.estimates import _wilson, iqm
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from initlab.outcomes import Outcomes
 
 
 def _prob_greater(x, y, axis=-1):
@@ -70,15 +75,15 @@ def probability_of_improvement(
       Agarwal et al. (2021), "Deep RL at the edge of the statistical precipice".
       Mann & Whitney (1947), Ann. Math. Statist. 18.
     """
-    a = _check_values(x, "x", min_n=2)
-    b = _check_values(y, "y", min_n=2)
+    a = check_values(x, "x", min_n=2)
+    b = check_values(y, "y", min_n=2)
     confidence = _check_confidence(confidence)
     n_resamples = _check_n_resamples(n_resamples)
     method = _check_method(method)
     if not higher_is_better:
         a, b = -a, -b
     low, high = _scipy_bootstrap(
-        (a, b), _prob_greater, _as_rng(rng), confidence, n_resamples, method
+        (a, b), _prob_greater, as_rng(rng), confidence, n_resamples, method
     )
     return float(_prob_greater(a, b)), float(low), float(high)
 
@@ -118,8 +123,8 @@ def performance_profile(
     References:
       Agarwal et al. (2021); Wilson (1927).
     """
-    x = _check_values(values)
-    t = _check_values(np.atleast_1d(np.asarray(thresholds, np.float64)), "thresholds")
+    x = check_values(values)
+    t = check_values(np.atleast_1d(np.asarray(thresholds, np.float64)), "thresholds")
     confidence = _check_confidence(confidence)
     if higher_is_better:
         hits = np.sum(x[None, :] > t[:, None], axis=1)
@@ -127,3 +132,86 @@ def performance_profile(
         hits = np.sum(x[None, :] < t[:, None], axis=1)
     bands = np.array([_wilson(h, x.size, confidence) for h in hits])
     return hits / x.size, bands[:, 0], bands[:, 1]
+
+
+def compare_with_best(
+    outcomes: Outcomes,
+    metric: str,
+    *,
+    rng: RNG,
+    table: pd.DataFrame | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+) -> tuple[str | None, dict[str, tuple[float, float, float]]]:
+    """The best initializer by IQM, and its probability of beating each other one.
+
+    Initializers with fewer than 2 kept (non-diverged) restarts take no part.
+    The best is the one with the highest IQM (lowest for a lower-is-better
+    metric); each other one gets :func:`probability_of_improvement` of a
+    restart of the best over one of its own, with a bootstrap interval. Each
+    comparison draws from its own child generator of ``rng``.
+
+    Args:
+      outcomes: the run.
+      metric: a final metric.
+      rng: int seed or ``np.random.Generator``.
+      table: a :func:`initlab.stats.summary_table` of ``outcomes`` and
+        ``metric`` (its ``initializer``, ``n`` and ``iqm`` columns pick the
+        best); default: the IQM of each initializer's kept restarts.
+      confidence, n_resamples: as in :func:`bootstrap_ci`.
+
+    Returns:
+      ``(best, {label: (p, low, high)})`` with the other labels in table order;
+      ``(None, {})`` when fewer than 2 initializers have 2 restarts.
+
+    Raises:
+      KeyError: unknown metric. ValueError: ``table`` lacks a column, non-finite
+      values in restarts not flagged as diverged, bad confidence.
+
+    Example:
+      >>> best, p = compare_with_best(outcomes, "test_accuracy", rng=0)
+      >>> p["zeros"]  # (P(best beats zeros), low, high)
+
+    References:
+      Agarwal et al. (2021), "Deep RL at the edge of the statistical precipice".
+    """
+    import pandas as pd
+
+    if metric not in outcomes.final:
+        raise KeyError(f"unknown metric {metric!r}; available: {outcomes.metrics}.")
+    confidence = _check_confidence(confidence)
+    n_resamples = _check_n_resamples(n_resamples)
+    if table is None:
+        rows = []
+        for label in outcomes.labels:
+            x = check_values(
+                outcomes.values(metric, label), f"{metric} of {label!r}", min_n=0
+            )
+            middle = iqm(x) if x.size else np.nan
+            rows.append({"initializer": label, "n": x.size, "iqm": middle})
+        table = pd.DataFrame(rows)
+    missing = {"initializer", "n", "iqm"} - set(table.columns)
+    if missing:
+        raise ValueError(
+            f"table lacks column(s) {sorted(missing)}; pass what "
+            "initlab.stats.summary_table returns (or table=None)."
+        )
+    higher = outcomes.higher_is_better(metric)
+    kept = table[table["n"] >= 2]
+    if len(kept) < 2:
+        return None, {}
+    best = kept.sort_values("iqm", ascending=not higher).iloc[0]["initializer"]
+    x = outcomes.values(metric, best)
+    others = [lab for lab in kept["initializer"] if lab != best]
+    children = as_rng(rng).spawn(len(others))
+    return best, {
+        label: probability_of_improvement(
+            x,
+            outcomes.values(metric, label),
+            rng=child,
+            higher_is_better=higher,
+            confidence=confidence,
+            n_resamples=n_resamples,
+        )
+        for label, child in zip(others, children, strict=True)
+    }

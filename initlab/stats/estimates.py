@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from initlab.stats._checks import RNG, Method, _check_confidence, _check_values
+from initlab.stats._checks import RNG, Method, _check_confidence, check_values
 from initlab.stats.bootstrap import bootstrap_ci
 
 
@@ -42,7 +42,7 @@ def iqm(values: Any) -> float:
     References:
       Agarwal et al. (2021), "Deep RL at the edge of the statistical precipice".
     """
-    return float(scipy.stats.trim_mean(_check_values(values), 0.25))
+    return float(scipy.stats.trim_mean(check_values(values), 0.25))
 
 
 def _mean_median_iqm(a, axis=-1):
@@ -92,7 +92,7 @@ def summarize(
     References:
       Agarwal et al. (2021) (IQM); Efron (1987) (BCa).
     """
-    x = _check_values(values, min_n=2)
+    x = check_values(values, min_n=2)
     low, high = bootstrap_ci(
         x,
         _mean_median_iqm,
@@ -159,7 +159,7 @@ def success_rate(
       Wilson (1927), "Probable inference, the law of succession, and
       statistical inference", JASA 22.
     """
-    x = _check_values(values)
+    x = check_values(values)
     confidence = _check_confidence(confidence)
     if not np.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold}.")

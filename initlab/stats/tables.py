@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from initlab.stats._checks import RNG, Method, _as_rng, _check_confidence, _check_values
+from initlab.stats._checks import RNG, Method, _check_confidence, as_rng, check_values
 from initlab.stats.best_of_k import expected_best_of_k
 from initlab.stats.estimates import success_rate, summarize
 
@@ -102,14 +102,14 @@ def summary_table(
         raise KeyError(f"unknown metric {metric!r}; available: {outcomes.metrics}.")
     labels = outcomes.labels
     higher = outcomes.higher_is_better(metric)
-    children = _as_rng(rng).spawn(len(labels))
+    children = as_rng(rng).spawn(len(labels))
     rows = []
     for label, child in zip(labels, children, strict=True):
         mask = outcomes.initializer == label
         kept, n_div = drop_diverged(
             np.asarray(outcomes.final[metric])[mask], outcomes.diverged[mask]
         )
-        x = _check_values(kept, f"{metric} of {label!r}", min_n=0)
+        x = check_values(kept, f"{metric} of {label!r}", min_n=0)
         row: dict[str, Any] = {"initializer": label, "n": x.size, "diverged": n_div}
         nan = float("nan")
         s = dict.fromkeys(_TABLE_COLUMNS, nan)

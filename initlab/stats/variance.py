@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from initlab.stats._checks import (
     _DROP_HINT,
     RNG,
-    _as_rng,
     _check_confidence,
     _check_n_resamples,
+    as_rng,
 )
+
+if TYPE_CHECKING:
+    from initlab.outcomes import Outcomes
 
 
 def _anova(y: np.ndarray) -> np.ndarray:
@@ -108,7 +111,7 @@ def variance_components(
         )
     confidence = _check_confidence(confidence)
     n_resamples = _check_n_resamples(n_resamples)
-    gen = _as_rng(rng)
+    gen = as_rng(rng)
     var = _anova(y)
     total = var.sum()
     if total <= 0:
@@ -214,3 +217,44 @@ def binomial_check(correct: Any) -> dict[str, float]:
         "n_restarts": c.shape[0],
         "n_examples": m,
     }
+
+
+def binomial_checks(
+    outcomes: Outcomes, name: str = "test_correct"
+) -> dict[str, dict[str, float] | str]:
+    """:func:`binomial_check` of every initializer of a run, diverged left out.
+
+    Args:
+      outcomes: a run with ``outcomes.per_example[name]``, (R, M) bool.
+      name: the per-example result to check. Default "test_correct".
+
+    Returns:
+      ``{label: check}`` in ``outcomes.labels`` order: the dict of
+      :func:`binomial_check` over the label's kept restarts, or a message
+      (str) saying why there is none (e.g. fewer than 2 kept restarts).
+
+    Raises:
+      KeyError: ``outcomes.per_example`` has no ``name``.
+
+    Example:
+      >>> binomial_checks(outcomes)["he_normal"]["ratio"]
+
+    References:
+      Jordan (2024), "On the variance of neural network training with respect
+      to test sets and distributions", ICLR.
+    """
+    if name not in outcomes.per_example:
+        raise KeyError(
+            f"outcomes.per_example has no {name!r}; it holds "
+            f"{list(outcomes.per_example)}. Evaluate per-example results (e.g. "
+            "test_correct) to run the binomial check."
+        )
+    correct = np.asarray(outcomes.per_example[name])
+    out: dict[str, dict[str, float] | str] = {}
+    for label in outcomes.labels:
+        keep = (outcomes.initializer == label) & ~outcomes.diverged
+        try:
+            out[label] = binomial_check(correct[keep])
+        except ValueError as err:
+            out[label] = f"no binomial check ({err})"
+    return out
