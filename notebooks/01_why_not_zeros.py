@@ -38,10 +38,10 @@ import initlab
 if not SMALL:
     initlab.use_cpu_devices()  # one XLA CPU device per core (~1.7x on 2 cores)
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
@@ -71,18 +71,35 @@ STEPS = 60 if SMALL else 500
 EVAL_EVERY = 30 if SMALL else 50
 task = initlab.get_task("digits")
 model = initlab.models.mlp((32, 32), 64, 10, "tanh")
-common = dict(model=model, num_restarts=RESTARTS, steps=STEPS, batch_size=128,
-              learning_rate=0.1, eval_every=EVAL_EVERY, seed=0, keep_params=True,
-              progress=False)
-zero_bias = initlab.train(task, {
-    "zeros / zeros": initlab.zeros(),
-    "constant 0.1 / zeros": initlab.constant(0.1),
-    "glorot_uniform / zeros": initlab.glorot_uniform(),
-}, **common)
-random_bias = initlab.train(task, {
-    "zeros / U(-0.1, 0.1)": initlab.zeros(),
-    "glorot_uniform / U(-0.1, 0.1)": initlab.glorot_uniform(),
-}, bias_init=initlab.random_uniform(-0.1, 0.1), **common)
+common = dict(
+    model=model,
+    num_restarts=RESTARTS,
+    steps=STEPS,
+    batch_size=128,
+    learning_rate=0.1,
+    eval_every=EVAL_EVERY,
+    seed=0,
+    keep_params=True,
+    progress=False,
+)
+zero_bias = initlab.train(
+    task,
+    {
+        "zeros / zeros": initlab.zeros(),
+        "constant 0.1 / zeros": initlab.constant(0.1),
+        "glorot_uniform / zeros": initlab.glorot_uniform(),
+    },
+    **common,
+)
+random_bias = initlab.train(
+    task,
+    {
+        "zeros / U(-0.1, 0.1)": initlab.zeros(),
+        "glorot_uniform / U(-0.1, 0.1)": initlab.glorot_uniform(),
+    },
+    bias_init=initlab.random_uniform(-0.1, 0.1),
+    **common,
+)
 out = initlab.Outcomes.concatenate([zero_bias, random_bias])
 LABELS = out.labels
 seconds = zero_bias.metadata["wall_time_s"] + random_bias.metadata["wall_time_s"]
@@ -96,12 +113,15 @@ print(f"{len(out)} restarts trained in {seconds:.0f} s")
 # initial and the final parameters, and measure the *spread*: the largest
 # difference between any two units' weights (0 means exactly equal).
 
+
 # %%
 def hidden_layers(params):
     """[(kernel, bias), ...] of the hidden layers, restart axis first."""
     layers = params["layers"]
-    return [(np.asarray(layers[i]["kernel"][...]),
-             np.asarray(layers[i]["bias"][...])) for i in range(len(layers) - 1)]
+    return [
+        (np.asarray(layers[i]["kernel"][...]), np.asarray(layers[i]["bias"][...]))
+        for i in range(len(layers) - 1)
+    ]
 
 
 count = jax.jit(jax.vmap(initlab.diagnostics.distinct_units))
@@ -111,7 +131,7 @@ def symmetry(params):
     rows = []
     for layer, (kernel, bias) in enumerate(hidden_layers(params)):
         units = np.concatenate([kernel, bias[:, None, :]], axis=1)  # (R, in+1, 32)
-        spread = (units.max(-1) - units.min(-1)).max(-1)           # (R,)
+        spread = (units.max(-1) - units.min(-1)).max(-1)  # (R,)
         rows.append((layer, np.asarray(count(kernel, bias)), spread))
     return rows
 
@@ -123,14 +143,24 @@ for when in ("init", "final"):
         for layer, n_distinct, spread in symmetry(params):
             for label in part.labels:
                 rows = part.initializer == label
-                records.append(dict(start=label, layer=f"hidden {layer + 1}",
-                                    when=when, distinct_min=n_distinct[rows].min(),
-                                    distinct_max=n_distinct[rows].max(),
-                                    max_spread=spread[rows].max()))
+                records.append(
+                    dict(
+                        start=label,
+                        layer=f"hidden {layer + 1}",
+                        when=when,
+                        distinct_min=n_distinct[rows].min(),
+                        distinct_max=n_distinct[rows].max(),
+                        max_spread=spread[rows].max(),
+                    )
+                )
 sym = pd.DataFrame(records)
-table = sym.pivot_table(index=["start", "layer"], columns="when",
-                        values=["distinct_min", "distinct_max", "max_spread"],
-                        aggfunc="first", sort=False)
+table = sym.pivot_table(
+    index=["start", "layer"],
+    columns="when",
+    values=["distinct_min", "distinct_max", "max_spread"],
+    aggfunc="first",
+    sort=False,
+)
 display(table)
 
 # %% [markdown]
@@ -147,13 +177,20 @@ for label in LABELS:
     acc = out.values("test_accuracy", label)
     s = initlab.stats.summarize(acc, rng=0)
     loss = out.values("train_loss", label)
-    rows.append(dict(start=label, n=s["n"], mean=s["mean"],
-                     mean_ci=f"[{s['mean_low']:.3f}, {s['mean_high']:.3f}]",
-                     iqm=s["iqm"],
-                     iqm_ci=f"[{s['iqm_low']:.3f}, {s['iqm_high']:.3f}]",
-                     min=s["min"], max=s["max"],
-                     final_train_loss=float(np.median(loss)),
-                     diverged=int(out.diverged[out.initializer == label].sum())))
+    rows.append(
+        dict(
+            start=label,
+            n=s["n"],
+            mean=s["mean"],
+            mean_ci=f"[{s['mean_low']:.3f}, {s['mean_high']:.3f}]",
+            iqm=s["iqm"],
+            iqm_ci=f"[{s['iqm_low']:.3f}, {s['iqm_high']:.3f}]",
+            min=s["min"],
+            max=s["max"],
+            final_train_loss=float(np.median(loss)),
+            diverged=int(out.diverged[out.initializer == label].sum()),
+        )
+    )
 skill = pd.DataFrame(rows).set_index("start")
 print(f"chance (most common class) = {chance:.3f}")
 display(skill)
@@ -182,22 +219,36 @@ plt.show()
 
 # %%
 LONG = 120 if SMALL else 5_000
-escape = initlab.train(task, {"zeros / U(-0.1, 0.1)": initlab.zeros()},
-                       bias_init=initlab.random_uniform(-0.1, 0.1), target=0.5,
-                       **{**common, "steps": LONG, "keep_params": False,
-                          "eval_every": 30 if SMALL else 100})
+escape = initlab.train(
+    task,
+    {"zeros / U(-0.1, 0.1)": initlab.zeros()},
+    bias_init=initlab.random_uniform(-0.1, 0.1),
+    target=0.5,
+    **{
+        **common,
+        "steps": LONG,
+        "keep_params": False,
+        "eval_every": 30 if SMALL else 100,
+    },
+)
 reached = escape.steps_to_target >= 0
-print(f"{reached.sum()} of {len(escape)} restarts reached 50% test accuracy "
-      f"within {LONG} steps")
+print(
+    f"{reached.sum()} of {len(escape)} restarts reached 50% test accuracy "
+    f"within {LONG} steps"
+)
 if reached.sum() >= 2:
     steps_hit = escape.steps_to_target[reached].astype(float)
     low, high = initlab.stats.bootstrap_ci(steps_hit, np.median, rng=0)
-    print(f"step at which they did: median {np.median(steps_hit):.0f} "
-          f"[95% bootstrap {low:.0f}, {high:.0f}], range {steps_hit.min():.0f}"
-          f"-{steps_hit.max():.0f}")
+    print(
+        f"step at which they did: median {np.median(steps_hit):.0f} "
+        f"[95% bootstrap {low:.0f}, {high:.0f}], range {steps_hit.min():.0f}"
+        f"-{steps_hit.max():.0f}"
+    )
 s = initlab.stats.summarize(escape.values("test_accuracy"), rng=0)
-print(f"test accuracy after {LONG} steps: mean {s['mean']:.4f} "
-      f"[{s['mean_low']:.4f}, {s['mean_high']:.4f}]")
+print(
+    f"test accuracy after {LONG} steps: mean {s['mean']:.4f} "
+    f"[{s['mean_low']:.4f}, {s['mean_high']:.4f}]"
+)
 fig, ax = initlab.plots.plot_curves(escape, "test_accuracy")
 ax.axhline(chance, color="grey", ls=":", lw=1)
 ax.set_title("zero kernels, random biases: a long plateau")
@@ -238,5 +289,7 @@ plt.show()
 # two zero-kernel starts lie on top of each other.)
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

@@ -32,10 +32,10 @@ import initlab
 if not SMALL:
     initlab.use_cpu_devices()  # one XLA CPU device per core (~1.7x on 2 cores)
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
@@ -56,25 +56,52 @@ T_START = time.perf_counter()
 # %%
 RESTARTS = 16 if SMALL else 512
 digits = initlab.get_task("digits")
-dist = initlab.train(digits, {"glorot_uniform": initlab.glorot_uniform()},
-                     model=initlab.models.mlp((64,), 64, 10), num_restarts=RESTARTS,
-                     steps=40 if SMALL else 500, batch_size=128, learning_rate=0.1,
-                     eval_every=20 if SMALL else 100, seed=0, progress=False)
+dist = initlab.train(
+    digits,
+    {"glorot_uniform": initlab.glorot_uniform()},
+    model=initlab.models.mlp((64,), 64, 10),
+    num_restarts=RESTARTS,
+    steps=40 if SMALL else 500,
+    batch_size=128,
+    learning_rate=0.1,
+    eval_every=20 if SMALL else 100,
+    seed=0,
+    progress=False,
+)
 acc = dist.values("test_accuracy")
 M = len(digits.y_test)
-print(f"{len(dist)} restarts in {dist.metadata['wall_time_s']:.0f} s "
-      f"({dist.diverged.sum()} diverged)")
+print(
+    f"{len(dist)} restarts in {dist.metadata['wall_time_s']:.0f} s "
+    f"({dist.diverged.sum()} diverged)"
+)
 s = initlab.stats.summarize(acc, rng=0)
-summary = pd.DataFrame({
-    "estimate": [s["mean"], s["median"], s["iqm"], s["std"], s["min"], s["max"]],
-    "95% low": [s["mean_low"], s["median_low"], s["iqm_low"], np.nan, np.nan,
-                np.nan],
-    "95% high": [s["mean_high"], s["median_high"], s["iqm_high"], np.nan, np.nan,
-                 np.nan],
-}, index=["mean", "median", "IQM", "std", "worst", "best"])
+summary = pd.DataFrame(
+    {
+        "estimate": [s["mean"], s["median"], s["iqm"], s["std"], s["min"], s["max"]],
+        "95% low": [
+            s["mean_low"],
+            s["median_low"],
+            s["iqm_low"],
+            np.nan,
+            np.nan,
+            np.nan,
+        ],
+        "95% high": [
+            s["mean_high"],
+            s["median_high"],
+            s["iqm_high"],
+            np.nan,
+            np.nan,
+            np.nan,
+        ],
+    },
+    index=["mean", "median", "IQM", "std", "worst", "best"],
+)
 display(summary)
-print(f"worst to best restart: {round((s['max'] - s['min']) * M)} of {M} test "
-      f"images; std = {s['std'] * M:.1f} images")
+print(
+    f"worst to best restart: {round((s['max'] - s['min']) * M)} of {M} test "
+    f"images; std = {s['std'] * M:.1f} images"
+)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -99,9 +126,11 @@ correct = dist.per_example["test_correct"][~dist.diverged]
 check = initlab.stats.binomial_check(correct)
 print({k: round(v, 5) if isinstance(v, float) else v for k, v in check.items()})
 p_img = dist.per_example["test_correct"].mean(0)
-print(f"test images every restart gets right: {np.mean(p_img == 1):.1%}; "
-      f"always wrong: {np.mean(p_img == 0):.1%}; in between: "
-      f"{np.mean((p_img > 0) & (p_img < 1)):.1%}")
+print(
+    f"test images every restart gets right: {np.mean(p_img == 1):.1%}; "
+    f"always wrong: {np.mean(p_img == 0):.1%}; in between: "
+    f"{np.mean((p_img > 0) & (p_img < 1)):.1%}"
+)
 
 # %% [markdown]
 # ### What restarts buy: the expected best of *k*
@@ -124,8 +153,15 @@ for k in ks:
     draws = np.argsort(rng.random((20_000, len(acc))), axis=1)[:, :k]
     pick = draws[np.arange(len(draws)), np.argmin(train_loss[draws], axis=1)]
     honest.append(acc[pick].mean())
-best = pd.DataFrame({"k": ks, "oracle best (test)": est, "95% low": low,
-                     "95% high": high, "picked by train loss": honest})
+best = pd.DataFrame(
+    {
+        "k": ks,
+        "oracle best (test)": est,
+        "95% low": low,
+        "95% high": high,
+        "picked by train loss": honest,
+    }
+)
 display(best)
 fig, ax = initlab.plots.plot_best_of_k(dist, "test_accuracy", ks=ks, rng=0)
 ax.plot(ks, honest, "s--", color="C3", label="picked by lowest train loss")
@@ -157,11 +193,17 @@ print(f"correlation of final train loss with test accuracy: {r:.3f}")
 XOR_RESTARTS = 32 if SMALL else 1_000
 EPOCHS = 400 if SMALL else 10_000
 RANGES = [0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
-EARLY = 4      # the 4th evaluation: epoch 2000 (small mode 80)
+EARLY = 4  # the 4th evaluation: epoch 2000 (small mode 80)
 xor = initlab.get_task("xor")
-xor_common = dict(num_restarts=XOR_RESTARTS, steps=EPOCHS, batch_size=4,
-                  learning_rate=0.5, eval_every=EPOCHS // 20, seed=0,
-                  progress=False)
+xor_common = dict(
+    num_restarts=XOR_RESTARTS,
+    steps=EPOCHS,
+    batch_size=4,
+    learning_rate=0.5,
+    eval_every=EPOCHS // 20,
+    seed=0,
+    progress=False,
+)
 
 
 def uniform_inits(ranges):
@@ -169,23 +211,34 @@ def uniform_inits(ranges):
 
 
 sweep = initlab.train(xor, uniform_inits(RANGES), bias_init="same", **xor_common)
-print(f"{len(sweep)} XOR restarts in {sweep.metadata['wall_time_s']:.0f} s; "
-      f"settings: lr {sweep.metadata['learning_rate']}, batch "
-      f"{sweep.metadata['batch_size']} (full), {sweep.metadata['steps']} epochs")
+print(
+    f"{len(sweep)} XOR restarts in {sweep.metadata['wall_time_s']:.0f} s; "
+    f"settings: lr {sweep.metadata['learning_rate']}, batch "
+    f"{sweep.metadata['batch_size']} (full), {sweep.metadata['steps']} epochs"
+)
 
 
 def stuck_table(out, **extra):
     rows = []
     for label in out.labels:
         solved = out.values("train_solved", label, include_diverged=True)
-        stuck = np.nan_to_num(1.0 - solved, nan=1.0)   # diverged counts as stuck
+        stuck = np.nan_to_num(1.0 - solved, nan=1.0)  # diverged counts as stuck
         rate, low, high = initlab.stats.success_rate(stuck, 1.0)
         rows_of = out.initializer == label
         diverged = int(out.diverged[rows_of].sum())
         early = np.nan_to_num(out.curves["train_solved"][rows_of, EARLY], nan=0.0)
-        rows.append(dict(init=label, **extra, n=len(stuck), stuck=rate,
-                         low=low, high=high, diverged=diverged,
-                         **{f"unsolved at {out.steps[EARLY]}": 1 - early.mean()}))
+        rows.append(
+            dict(
+                init=label,
+                **extra,
+                n=len(stuck),
+                stuck=rate,
+                low=low,
+                high=high,
+                diverged=diverged,
+                **{f"unsolved at {out.steps[EARLY]}": 1 - early.mean()},
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -196,20 +249,27 @@ display(stuck)
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 ax = axes[0]
-ax.errorbar(stuck.a, stuck.stuck, yerr=[stuck.stuck - stuck.low,
-            stuck.high - stuck.stuck], fmt="o-", capsize=3,
-            label="measured (Wilson 95%)")
+ax.errorbar(
+    stuck.a,
+    stuck.stuck,
+    yerr=[stuck.stuck - stuck.low, stuck.high - stuck.stuck],
+    fmt="o-",
+    capsize=3,
+    label="measured (Wilson 95%)",
+)
 ax.plot([1, 2], [0.17, 0.32], "k*", ms=12, label="classic ~17% / ~32%")
 ax.plot([1, 2], [0.146, 0.284], "kx", ms=8, label="colleague, 500 restarts")
-ax.set(xlabel="init range a: weights and biases ~ U(-a, a)",
-       ylabel=f"fraction stuck after {EPOCHS:,} epochs", ylim=(0, None))
+ax.set(
+    xlabel="init range a: weights and biases ~ U(-a, a)",
+    ylabel=f"fraction stuck after {EPOCHS:,} epochs",
+    ylim=(0, None),
+)
 ax.legend(fontsize=8)
 ax = axes[1]
 for i, label in enumerate(sweep.labels):
     rows = sweep.initializer == label
     unsolved = 1 - np.nan_to_num(sweep.curves["train_solved"][rows], nan=0).mean(0)
-    ax.plot(sweep.steps, unsolved, color=plt.cm.viridis(i / len(RANGES)),
-            label=label)
+    ax.plot(sweep.steps, unsolved, color=plt.cm.viridis(i / len(RANGES)), label=label)
 ax.set(xlabel="epoch", ylabel="fraction not (yet) solved", ylim=(0, 1.02))
 ax.legend(fontsize=7, ncol=2)
 fig.tight_layout()
@@ -228,18 +288,25 @@ plt.show()
 
 # %%
 zero_b = initlab.train(xor, uniform_inits([1.0, 2.0]), **xor_common)
-no_half = initlab.train(xor, uniform_inits([1.0, 2.0]), bias_init="same",
-                        **{**xor_common, "learning_rate": 1.0})
-settings = pd.concat([
-    stuck[stuck.a.isin([1.0, 2.0])].drop(columns="a"),
-    stuck_table(zero_b, biases="zero", lr=0.5),
-    stuck_table(no_half, biases="like weights", lr="1.0 (= sum without 1/2)"),
-], ignore_index=True)
+no_half = initlab.train(
+    xor,
+    uniform_inits([1.0, 2.0]),
+    bias_init="same",
+    **{**xor_common, "learning_rate": 1.0},
+)
+settings = pd.concat(
+    [
+        stuck[stuck.a.isin([1.0, 2.0])].drop(columns="a"),
+        stuck_table(zero_b, biases="zero", lr=0.5),
+        stuck_table(no_half, biases="like weights", lr="1.0 (= sum without 1/2)"),
+    ],
+    ignore_index=True,
+)
 display(settings.sort_values(["init", "biases"], kind="stable"))
 
 
 def stuck_of(out, label):
-    rows = out.initializer == label              # restarts 0..n-1, in order
+    rows = out.initializer == label  # restarts 0..n-1, in order
     return np.nan_to_num(1 - out.final["train_solved"][rows], nan=1.0) > 0.5
 
 
@@ -248,9 +315,11 @@ for label in ("U(-1, 1)", "U(-2, 2)"):
     ref = stuck_of(sweep, label)
     for name, out in (("zero biases", zero_b), ("lr 1.0", no_half)):
         other = stuck_of(out, label)
-        print(f"{label}, baseline vs {name}: stuck in both {np.sum(ref & other)}, "
-              f"only baseline {np.sum(ref & ~other)}, only {name} "
-              f"{np.sum(~ref & other)} (of {len(ref)})")
+        print(
+            f"{label}, baseline vs {name}: stuck in both {np.sum(ref & other)}, "
+            f"only baseline {np.sum(ref & ~other)}, only {name} "
+            f"{np.sum(~ref & other)} (of {len(ref)})"
+        )
 
 # %% [markdown]
 # ## Conclusion
@@ -302,5 +371,7 @@ for label in ("U(-1, 1)", "U(-2, 2)"):
 # many restarts was an illusion.
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

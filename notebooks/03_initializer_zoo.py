@@ -35,7 +35,6 @@ import initlab
 if not SMALL:
     initlab.use_cpu_devices()  # one XLA CPU device per core (~1.7x on 2 cores)
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -59,15 +58,18 @@ T_START = time.perf_counter()
 
 # %%
 # sizes
-R_MLP, STEPS_MLP = (2, 20) if SMALL else (16, 400)   # digits MLP
+R_MLP, STEPS_MLP = (2, 20) if SMALL else (16, 400)  # digits MLP
 R_SEQ, STEPS_CNN, STEPS_GRU = (2, 20, 10) if SMALL else (8, 600, 300)
 EVAL = 10 if SMALL else 100
-SCALES = [1e-4, 1e-2, 1.0, 100.0] if SMALL else [
-    1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1e3]
+SCALES = (
+    [1e-4, 1e-2, 1.0, 100.0]
+    if SMALL
+    else [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1e3]
+)
 
-digits = initlab.get_task("digits")                   # 1257 train / 540 test
+digits = initlab.get_task("digits")  # 1257 train / 540 test
 mnist1d = initlab.get_task("mnist1d", channels=True)  # 4000 / 1000, (N, 40, 1)
-mlp = initlab.models.mlp((64, 64), 64, 10, "relu")    # 64-64-64-10 ReLU
+mlp = initlab.models.mlp((64, 64), 64, 10, "relu")  # 64-64-64-10 ReLU
 print("Keras names:", ", ".join(initlab.KERAS_NAMES))
 
 # %% [markdown]
@@ -88,24 +90,46 @@ scale_label = lambda s: f"scale={s:g}"  # noqa: E731
 zoo = {name: name for name in initlab.KERAS_NAMES}
 zoo |= {scale_label(s): initlab.variance_scaling(scale=s) for s in SCALES}
 out_mlp = initlab.train(
-    digits, zoo, model=mlp, num_restarts=R_MLP, steps=STEPS_MLP,
-    batch_size=128, optimizer="sgd", learning_rate=0.1, eval_every=EVAL,
-    seed=0, progress=False,
+    digits,
+    zoo,
+    model=mlp,
+    num_restarts=R_MLP,
+    steps=STEPS_MLP,
+    batch_size=128,
+    optimizer="sgd",
+    learning_rate=0.1,
+    eval_every=EVAL,
+    seed=0,
+    progress=False,
 )
 print(f"{len(out_mlp)} restarts in {out_mlp.metadata['wall_time_s']:.0f} s")
 keras = out_mlp.select(np.isin(out_mlp.initializer, initlab.KERAS_NAMES))
 table = initlab.stats.summary_table(keras, "test_accuracy", rng=0, target=0.9)
-cols = ["initializer", "n", "diverged", "mean", "mean_low", "mean_high",
-        "median", "success_rate", "success_low", "success_high"]
+cols = [
+    "initializer",
+    "n",
+    "diverged",
+    "mean",
+    "mean_low",
+    "mean_high",
+    "median",
+    "success_rate",
+    "success_low",
+    "success_high",
+]
 table.sort_values("mean", ascending=False)[cols].reset_index(drop=True)
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
 order = table.sort_values("mean").initializer.tolist()
 initlab.plots.plot_distributions(
-    keras.select(np.argsort([order.index(x) for x in keras.initializer],
-                            kind="stable")),
-    "test_accuracy", kind="box", ax=ax)
+    keras.select(
+        np.argsort([order.index(x) for x in keras.initializer], kind="stable")
+    ),
+    "test_accuracy",
+    kind="box",
+    ax=ax,
+)
 ax.tick_params(axis="x", labelrotation=60)
 ax.set_title(f"digits MLP: final test accuracy, {R_MLP} restarts each")
 plt.show()
@@ -120,24 +144,45 @@ plt.show()
 # %%
 sweep = initlab.stats.summary_table(
     out_mlp.select(np.isin(out_mlp.initializer, [scale_label(s) for s in SCALES])),
-    "test_accuracy", rng=0)
+    "test_accuracy",
+    rng=0,
+)
 sweep.insert(1, "scale", SCALES)
 sweep.insert(2, "weight_std_layer1", np.sqrt(np.array(SCALES) / 64))
 fig, ax = plt.subplots(layout="constrained")
 ok = sweep.n > 0
-ax.fill_between(sweep.scale[ok], sweep.mean_low[ok], sweep.mean_high[ok],
-                alpha=0.3, label="95% CI of the mean")
+ax.fill_between(
+    sweep.scale[ok],
+    sweep.mean_low[ok],
+    sweep.mean_high[ok],
+    alpha=0.3,
+    label="95% CI of the mean",
+)
 ax.plot(sweep.scale[ok], sweep["mean"][ok], "o-", label="mean")
 for s in SCALES:
     v = out_mlp.values("test_accuracy", scale_label(s))
     ax.plot(np.full(v.shape, s), v, ".", color="k", alpha=0.3, ms=3)
-ax.axvline(1.0, ls=":", c="gray"); ax.axvline(2.0, ls="--", c="gray")
-ax.set_xscale("log"); ax.set_xlabel("variance scale s  (Var w = s / fan_in)")
-ax.set_ylabel("final test accuracy"); ax.legend(loc="lower center")
+ax.axvline(1.0, ls=":", c="gray")
+ax.axvline(2.0, ls="--", c="gray")
+ax.set_xscale("log")
+ax.set_xlabel("variance scale s  (Var w = s / fan_in)")
+ax.set_ylabel("final test accuracy")
+ax.legend(loc="lower center")
 ax.set_title("digits MLP: accuracy vs init scale (LeCun s=1 dotted, He s=2 dashed)")
 plt.show()
-sweep[["initializer", "scale", "weight_std_layer1", "n", "diverged", "mean",
-       "mean_low", "mean_high", "std"]]
+sweep[
+    [
+        "initializer",
+        "scale",
+        "weight_std_layer1",
+        "n",
+        "diverged",
+        "mean",
+        "mean_low",
+        "mean_high",
+        "std",
+    ]
+]
 
 # %% [markdown]
 # ## 2 · Keras's default against He, LeCun and orthogonal on three models
@@ -162,27 +207,53 @@ CONTENDERS = ["glorot_uniform", "he_normal", "lecun_normal", "orthogonal"]
 cnn = initlab.models.cnn1d(40, 1, (32, 32), 10)
 gru = initlab.models.gru(1, 32, 10, recurrent_kernel_init="orthogonal")
 out_cnn = initlab.train(
-    mnist1d, CONTENDERS + ["random_normal"], model=cnn, num_restarts=R_SEQ,
-    steps=STEPS_CNN, batch_size=100, optimizer="sgd", learning_rate=0.1,
-    eval_every=EVAL * 2, seed=0, progress=False)
+    mnist1d,
+    CONTENDERS + ["random_normal"],
+    model=cnn,
+    num_restarts=R_SEQ,
+    steps=STEPS_CNN,
+    batch_size=100,
+    optimizer="sgd",
+    learning_rate=0.1,
+    eval_every=EVAL * 2,
+    seed=0,
+    progress=False,
+)
 out_gru = initlab.train(
-    mnist1d, CONTENDERS, model=gru, num_restarts=R_SEQ, steps=STEPS_GRU,
-    batch_size=100, optimizer="adam", learning_rate=0.01, eval_every=EVAL,
-    seed=0, progress=False)
+    mnist1d,
+    CONTENDERS,
+    model=gru,
+    num_restarts=R_SEQ,
+    steps=STEPS_GRU,
+    batch_size=100,
+    optimizer="adam",
+    learning_rate=0.01,
+    eval_every=EVAL,
+    seed=0,
+    progress=False,
+)
 for name, o in (("cnn", out_cnn), ("gru", out_gru)):
     print(f"{name}: {len(o)} restarts in {o.metadata['wall_time_s']:.0f} s")
 
 # %%
-runs = {"MLP (digits)": out_mlp, "CNN (MNIST-1D)": out_cnn,
-        "GRU (MNIST-1D)": out_gru}
+runs = {"MLP (digits)": out_mlp, "CNN (MNIST-1D)": out_cnn, "GRU (MNIST-1D)": out_gru}
 rows = []
 for model_name, o in runs.items():
-    t = initlab.stats.summary_table(o.select(np.isin(o.initializer, CONTENDERS)),
-                                    "test_accuracy", rng=1)
+    t = initlab.stats.summary_table(
+        o.select(np.isin(o.initializer, CONTENDERS)), "test_accuracy", rng=1
+    )
     for _, r in t.iterrows():
-        rows.append({"model": model_name, "initializer": r.initializer,
-                     "n": r.n, "diverged": r.diverged, "mean": r["mean"],
-                     "mean_low": r.mean_low, "mean_high": r.mean_high})
+        rows.append(
+            {
+                "model": model_name,
+                "initializer": r.initializer,
+                "n": r.n,
+                "diverged": r.diverged,
+                "mean": r["mean"],
+                "mean_low": r.mean_low,
+                "mean_high": r.mean_high,
+            }
+        )
 pd.DataFrame(rows)
 
 # %%
@@ -191,26 +262,42 @@ for model_name, o in runs.items():
     base = o.values("test_accuracy", "glorot_uniform")
     for other in CONTENDERS[1:]:
         p, lo, hi = initlab.stats.probability_of_improvement(
-            o.values("test_accuracy", other), base, rng=2)
-        rows.append({"model": model_name, "A": other, "B": "glorot_uniform",
-                     "P(A > B)": p, "low": lo, "high": hi})
+            o.values("test_accuracy", other), base, rng=2
+        )
+        rows.append(
+            {
+                "model": model_name,
+                "A": other,
+                "B": "glorot_uniform",
+                "P(A > B)": p,
+                "low": lo,
+                "high": hi,
+            }
+        )
 poi = pd.DataFrame(rows)
 fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
 ylab = [f"{r.model}: {r.A}" for r in poi.itertuples()]
 y = np.arange(len(poi))[::-1]
-ax.errorbar(poi["P(A > B)"], y, xerr=[poi["P(A > B)"] - poi.low,
-            poi.high - poi["P(A > B)"]], fmt="o", capsize=3)
+ax.errorbar(
+    poi["P(A > B)"],
+    y,
+    xerr=[poi["P(A > B)"] - poi.low, poi.high - poi["P(A > B)"]],
+    fmt="o",
+    capsize=3,
+)
 ax.axvline(0.5, c="gray", ls=":")
-ax.set_yticks(y, ylab); ax.set_xlim(-0.02, 1.02)
+ax.set_yticks(y, ylab)
+ax.set_xlim(-0.02, 1.02)
 ax.set_xlabel("P(restart with A beats a restart with glorot_uniform)")
 plt.show()
 poi
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
-for ax, (model_name, o) in zip(axes, runs.items()):
-    initlab.plots.plot_curves(o.select(np.isin(o.initializer, CONTENDERS)),
-                              "test_accuracy", ax=ax)
+for ax, (model_name, o) in zip(axes, runs.items(), strict=True):
+    initlab.plots.plot_curves(
+        o.select(np.isin(o.initializer, CONTENDERS)), "test_accuracy", ax=ax
+    )
     ax.set_title(model_name)
 plt.show()
 
@@ -265,5 +352,7 @@ plt.show()
 # and `initlab.models.gru` (Flax NNX), trained as they are by `initlab.train`.
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

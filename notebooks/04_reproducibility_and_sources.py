@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
@@ -68,8 +69,14 @@ STEPS = 40 if SMALL else 300
 EVAL_EVERY = 20 if SMALL else 100
 task = initlab.get_task("digits")
 model = initlab.models.mlp((32,), 64, 10)
-common = dict(model=model, steps=STEPS, batch_size=64, learning_rate=0.1,
-              eval_every=EVAL_EVERY, progress=False)
+common = dict(
+    model=model,
+    steps=STEPS,
+    batch_size=64,
+    learning_rate=0.1,
+    eval_every=EVAL_EVERY,
+    progress=False,
+)
 GLOROT = {"glorot_uniform": initlab.glorot_uniform()}
 
 
@@ -79,12 +86,15 @@ def leaves(tree):
 
 def identical(a, b):
     """Every array of two Outcomes (curves, params) equal bit for bit."""
-    same = [np.array_equal(a.curves[k], b.curves[k], equal_nan=True)
-            for k in a.curves]
-    same += [np.array_equal(x, y) for x, y in zip(leaves(a.initial_params),
-                                                leaves(b.initial_params))]
-    same += [np.array_equal(x, y) for x, y in zip(leaves(a.final_params),
-                                                leaves(b.final_params))]
+    same = [np.array_equal(a.curves[k], b.curves[k], equal_nan=True) for k in a.curves]
+    same += [
+        np.array_equal(x, y)
+        for x, y in zip(leaves(a.initial_params), leaves(b.initial_params), strict=True)
+    ]
+    same += [
+        np.array_equal(x, y)
+        for x, y in zip(leaves(a.final_params), leaves(b.final_params), strict=True)
+    ]
     return all(same)
 
 
@@ -95,14 +105,19 @@ def identical(a, b):
 
 # %%
 N_REPRO = 4 if SMALL else 8
-run_a = initlab.train(task, GLOROT, num_restarts=N_REPRO, seed=0, keep_params=True,
-                      **common)
-run_b = initlab.train(task, GLOROT, num_restarts=N_REPRO, seed=0, keep_params=True,
-                      **common)
-run_c = initlab.train(task, GLOROT, num_restarts=N_REPRO, seed=1, keep_params=True,
-                      **common)
-print("seed 0 vs seed 0: bit-identical weights (initial and final) and curves:",
-      identical(run_a, run_b))
+run_a = initlab.train(
+    task, GLOROT, num_restarts=N_REPRO, seed=0, keep_params=True, **common
+)
+run_b = initlab.train(
+    task, GLOROT, num_restarts=N_REPRO, seed=0, keep_params=True, **common
+)
+run_c = initlab.train(
+    task, GLOROT, num_restarts=N_REPRO, seed=1, keep_params=True, **common
+)
+print(
+    "seed 0 vs seed 0: bit-identical weights (initial and final) and curves:",
+    identical(run_a, run_b),
+)
 print("  tidy tables equal:", run_a.to_dataframe().equals(run_b.to_dataframe()))
 print("seed 0 vs seed 1: bit-identical:", identical(run_a, run_c))
 print("final test accuracy, seed 0:", run_a.final["test_accuracy"].round(4))
@@ -122,22 +137,50 @@ print("final test accuracy, seed 1:", run_c.final["test_accuracy"].round(4))
 N_ALONE = 1 if SMALL else 4
 rows = []
 for i in range(N_ALONE):
-    alone = initlab.train(task, GLOROT, num_restarts=1, first_restart=i, seed=0,
-                          keep_params=True, **common)
-    init_same = all(np.array_equal(x[i], y[0]) for x, y in
-                    zip(leaves(run_a.initial_params), leaves(alone.initial_params)))
-    final_diff = max(np.max(np.abs(x[i] - y[0])) for x, y in
-                     zip(leaves(run_a.final_params), leaves(alone.final_params)))
-    close = all(np.allclose(x[i], y[0], rtol=1e-5, atol=1e-6) for x, y in
-                zip(leaves(run_a.final_params), leaves(alone.final_params)))
-    metric_diff = max(abs(run_a.final[k][i] - alone.final[k][0])
-                      for k in alone.final)
-    bits = all(np.array_equal(x[i], y[0]) for x, y in
-               zip(leaves(run_a.final_params), leaves(alone.final_params)))
-    rows.append(dict(restart=i, initial_bit_identical=init_same,
-                     final_bit_identical=bits, final_allclose=close,
-                     max_abs_param_diff=final_diff,
-                     max_abs_metric_diff=metric_diff))
+    alone = initlab.train(
+        task,
+        GLOROT,
+        num_restarts=1,
+        first_restart=i,
+        seed=0,
+        keep_params=True,
+        **common,
+    )
+    init_same = all(
+        np.array_equal(x[i], y[0])
+        for x, y in zip(
+            leaves(run_a.initial_params), leaves(alone.initial_params), strict=True
+        )
+    )
+    final_diff = max(
+        np.max(np.abs(x[i] - y[0]))
+        for x, y in zip(
+            leaves(run_a.final_params), leaves(alone.final_params), strict=True
+        )
+    )
+    close = all(
+        np.allclose(x[i], y[0], rtol=1e-5, atol=1e-6)
+        for x, y in zip(
+            leaves(run_a.final_params), leaves(alone.final_params), strict=True
+        )
+    )
+    metric_diff = max(abs(run_a.final[k][i] - alone.final[k][0]) for k in alone.final)
+    bits = all(
+        np.array_equal(x[i], y[0])
+        for x, y in zip(
+            leaves(run_a.final_params), leaves(alone.final_params), strict=True
+        )
+    )
+    rows.append(
+        dict(
+            restart=i,
+            initial_bit_identical=init_same,
+            final_bit_identical=bits,
+            final_allclose=close,
+            max_abs_param_diff=final_diff,
+            max_abs_metric_diff=metric_diff,
+        )
+    )
 display(pd.DataFrame(rows))
 
 # %% [markdown]
@@ -166,11 +209,13 @@ N_DESIGN = 6 if SMALL else 64
 LONG = 60 if SMALL else 1_200
 G = 3 if SMALL else 16
 long_args = {**common, "steps": LONG, "eval_every": 20 if SMALL else 100}
-designs = {d: initlab.train(task, GLOROT, num_restarts=N_DESIGN, design=d, seed=0,
-                            **long_args)
-           for d in ("fixed_data", "fixed_init", "paired")}
-grid = initlab.train(task, GLOROT, num_restarts=G * G, design="grid", grid_data=G,
-                     seed=0, **common)
+designs = {
+    d: initlab.train(task, GLOROT, num_restarts=N_DESIGN, design=d, seed=0, **long_args)
+    for d in ("fixed_data", "fixed_init", "paired")
+}
+grid = initlab.train(
+    task, GLOROT, num_restarts=G * G, design="grid", grid_data=G, seed=0, **common
+)
 assert (grid.init_seed == np.arange(G * G) // G).all()
 
 
@@ -183,40 +228,70 @@ for metric in ("test_accuracy", "test_loss"):
     for design, out in designs.items():
         for j, step in enumerate(out.steps):
             if step == 0:
-                continue                   # fixed_init has no spread at step 0
+                continue  # fixed_init has no spread at step 0
             v = out.curves[metric][~out.diverged, j]
             low, high = initlab.stats.bootstrap_ci(v, sd, rng=0)
-            rows.append(dict(metric=metric, design=design, step=step, n=len(v),
-                             mean=v.mean(), std=sd(v), std_low=low, std_high=high))
+            rows.append(
+                dict(
+                    metric=metric,
+                    design=design,
+                    step=step,
+                    n=len(v),
+                    mean=v.mean(),
+                    std=sd(v),
+                    std_low=low,
+                    std_high=high,
+                )
+            )
 spread = pd.DataFrame(rows)
-display(spread[spread.step.isin([STEPS, LONG])].set_index(["metric", "step",
-                                                           "design"]))
+display(spread[spread.step.isin([STEPS, LONG])].set_index(["metric", "step", "design"]))
 last = spread[spread.step == LONG].set_index(["metric", "design"])["std"]
 for metric in ("test_accuracy", "test_loss"):
-    print(f"{metric} after {LONG} steps: std(only init) / std(only data order) = "
-          f"{last[metric, 'fixed_data'] / last[metric, 'fixed_init']:.2f}")
+    print(
+        f"{metric} after {LONG} steps: std(only init) / std(only data order) = "
+        f"{last[metric, 'fixed_data'] / last[metric, 'fixed_init']:.2f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-for ax, metric in zip(axes[:2], ("test_accuracy", "test_loss")):
-    for i, (design, part) in enumerate(spread[spread.metric == metric]
-                                       .groupby("design", sort=False)):
+for ax, metric in zip(axes[:2], ("test_accuracy", "test_loss"), strict=True):
+    for i, (design, part) in enumerate(
+        spread[spread.metric == metric].groupby("design", sort=False)
+    ):
         ax.plot(part.step, part["std"], "o-", ms=3, color=f"C{i}", label=design)
-        ax.fill_between(part.step, part.std_low, part.std_high, color=f"C{i}",
-                        alpha=0.2)
+        ax.fill_between(
+            part.step, part.std_low, part.std_high, color=f"C{i}", alpha=0.2
+        )
     ax.axvline(STEPS, color="grey", ls=":", lw=1)
-    ax.set(title=f"std of {metric} over restarts (95% bootstrap)",
-           xlabel="SGD step", ylabel="std", ylim=(0, None))
+    ax.set(
+        title=f"std of {metric} over restarts (95% bootstrap)",
+        xlabel="SGD step",
+        ylabel="std",
+        ylim=(0, None),
+    )
     ax.legend(fontsize=8)
 vc_rows = []
 for metric in ("test_accuracy", "test_loss"):
-    values = grid.final[metric].reshape(G, G)      # (init seed, data order)
+    values = grid.final[metric].reshape(G, G)  # (init seed, data order)
     vc = initlab.stats.variance_components(values, rng=0)
-    for name, share, lo, hi, var in zip(vc["components"], vc["share"],
-                                        vc["share_low"], vc["share_high"],
-                                        vc["variance"]):
-        vc_rows.append(dict(metric=metric, component=name, variance=var,
-                            share=share, share_low=lo, share_high=hi))
+    for name, share, lo, hi, var in zip(
+        vc["components"],
+        vc["share"],
+        vc["share_low"],
+        vc["share_high"],
+        vc["variance"],
+        strict=True,
+    ):
+        vc_rows.append(
+            dict(
+                metric=metric,
+                component=name,
+                variance=var,
+                share=share,
+                share_low=lo,
+                share_high=hi,
+            )
+        )
     if metric == "test_accuracy":
         initlab.plots.plot_variance_components(vc, ax=axes[2])
         axes[2].set_title(f"grid {G}×{G}, {STEPS} steps: test accuracy")
@@ -262,49 +337,81 @@ def nudged_model(pixel):
 
 TWIN_STEPS = 40 if SMALL else 1_200
 twin_args = {**common, "steps": TWIN_STEPS, "eval_every": 5 if SMALL else 20}
-base = initlab.train(task, GLOROT, num_restarts=N_TWINS, seed=0, keep_params=True,
-                     **twin_args)
-twins = {p: initlab.train(task, GLOROT, num_restarts=N_TWINS, seed=0,
-                          keep_params=True,
-                          **{**twin_args, "model": nudged_model(p)})
-         for p in (PIXEL, 0)}
+base = initlab.train(
+    task, GLOROT, num_restarts=N_TWINS, seed=0, keep_params=True, **twin_args
+)
+twins = {
+    p: initlab.train(
+        task,
+        GLOROT,
+        num_restarts=N_TWINS,
+        seed=0,
+        keep_params=True,
+        **{**twin_args, "model": nudged_model(p)},
+    )
+    for p in (PIXEL, 0)
+}
 gaps = {}
 for pixel, twin in twins.items():
-    n_diff = sum(int(np.sum(x != y)) for x, y in zip(leaves(base.initial_params),
-                                                   leaves(twin.initial_params)))
-    change = np.abs(leaves(twin.initial_params)[1][:, pixel, 0]
-                    - leaves(base.initial_params)[1][:, pixel, 0])
+    n_diff = sum(
+        int(np.sum(x != y))
+        for x, y in zip(
+            leaves(base.initial_params), leaves(twin.initial_params), strict=True
+        )
+    )
+    change = np.abs(
+        leaves(twin.initial_params)[1][:, pixel, 0]
+        - leaves(base.initial_params)[1][:, pixel, 0]
+    )
     gaps[pixel] = np.abs(twin.curves["train_loss"] - base.curves["train_loss"])
-    flips = np.mean(twin.per_example["test_correct"]
-                    != base.per_example["test_correct"], axis=1)
+    flips = np.mean(
+        twin.per_example["test_correct"] != base.per_example["test_correct"], axis=1
+    )
     low, high = initlab.stats.bootstrap_ci(flips, np.mean, rng=0)
-    final_w = max(np.max(np.abs(x - y)) for x, y in zip(leaves(base.final_params),
-                                                       leaves(twin.final_params)))
-    print(f"entry [{pixel}, 0]: {n_diff} initial weights differ over {N_TWINS} "
-          f"pairs, by {change.min():.1e} to {change.max():.1e}; after {TWIN_STEPS} "
-          f"steps: max |Δ weight| {final_w:.1e}, median |Δ train loss| "
-          f"{np.median(gaps[pixel][:, -1]):.1e}, twins disagree on "
-          f"{flips.mean():.2%} [95% {low:.2%}, {high:.2%}] of test images")
-unrelated = np.abs(np.roll(base.curves["train_loss"], 1, axis=0)
-                   - base.curves["train_loss"])
-other = np.mean(np.roll(base.per_example["test_correct"], 1, axis=0)
-                != base.per_example["test_correct"], axis=1)
+    final_w = max(
+        np.max(np.abs(x - y))
+        for x, y in zip(
+            leaves(base.final_params), leaves(twin.final_params), strict=True
+        )
+    )
+    print(
+        f"entry [{pixel}, 0]: {n_diff} initial weights differ over {N_TWINS} "
+        f"pairs, by {change.min():.1e} to {change.max():.1e}; after {TWIN_STEPS} "
+        f"steps: max |Δ weight| {final_w:.1e}, median |Δ train loss| "
+        f"{np.median(gaps[pixel][:, -1]):.1e}, twins disagree on "
+        f"{flips.mean():.2%} [95% {low:.2%}, {high:.2%}] of test images"
+    )
+unrelated = np.abs(
+    np.roll(base.curves["train_loss"], 1, axis=0) - base.curves["train_loss"]
+)
+other = np.mean(
+    np.roll(base.per_example["test_correct"], 1, axis=0)
+    != base.per_example["test_correct"],
+    axis=1,
+)
 low, high = initlab.stats.bootstrap_ci(other, np.mean, rng=0)
-print(f"unrelated restarts: median |Δ train loss| "
-      f"{np.median(unrelated[:, -1]):.1e}, disagree on {other.mean():.2%} "
-      f"[95% {low:.2%}, {high:.2%}] of test images")
+print(
+    f"unrelated restarts: median |Δ train loss| "
+    f"{np.median(unrelated[:, -1]):.1e}, disagree on {other.mean():.2%} "
+    f"[95% {low:.2%}, {high:.2%}] of test images"
+)
 
 # %%
 fig, ax = plt.subplots()
-for data, name, color in ((gaps[PIXEL], f"twins: entry [{PIXEL}, 0] one ulp apart",
-                           "C0"),
-                          (unrelated, "unrelated restarts", "C1")):
-    data = np.maximum(data, 1e-10)      # identical values -> 1e-10 on a log axis
+for data, name, color in (
+    (gaps[PIXEL], f"twins: entry [{PIXEL}, 0] one ulp apart", "C0"),
+    (unrelated, "unrelated restarts", "C1"),
+):
+    data = np.maximum(data, 1e-10)  # identical values -> 1e-10 on a log axis
     q25, q50, q75 = np.percentile(data, [25, 50, 75], axis=0)
     ax.plot(base.steps, q50, color=color, label=f"{name} (median, IQR)")
     ax.fill_between(base.steps, q25, q75, color=color, alpha=0.2)
-ax.set(yscale="log", xlabel="SGD step", ylabel="|Δ train loss| (floor 1e-10)",
-       title="How far apart do one-ulp twins drift?")
+ax.set(
+    yscale="log",
+    xlabel="SGD step",
+    ylabel="|Δ train loss| (floor 1e-10)",
+    title="How far apart do one-ulp twins drift?",
+)
 ax.legend()
 plt.show()
 
@@ -356,5 +463,7 @@ plt.show()
 # touches the output; it is still exactly one ulp off after 1200 steps.
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

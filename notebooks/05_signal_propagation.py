@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
@@ -58,17 +59,25 @@ T_START = time.perf_counter()
 # (2/fan_in), orthogonal (gain 1).
 
 # %%
-WIDTH, DEPTHS, NUM_KEYS = (
-    (32, (2, 8), 2) if SMALL else (256, (2, 4, 8, 16, 32, 64), 8))
-INITS = {"lecun_normal": initlab.lecun_normal(),
-         "glorot_normal": initlab.glorot_normal(),
-         "he_normal": initlab.he_normal(),
-         "orthogonal": initlab.orthogonal()}
+WIDTH, DEPTHS, NUM_KEYS = (32, (2, 8), 2) if SMALL else (256, (2, 4, 8, 16, 32, 64), 8)
+INITS = {
+    "lecun_normal": initlab.lecun_normal(),
+    "glorot_normal": initlab.glorot_normal(),
+    "he_normal": initlab.he_normal(),
+    "orthogonal": initlab.orthogonal(),
+}
 sweep = initlab.diagnostics.depth_sweep(
-    INITS, activations=("tanh", "relu"), depths=DEPTHS, width=WIDTH,
-    batch_size=WIDTH, num_keys=NUM_KEYS, seed=0)
-mean = sweep.groupby(["initializer", "activation", "depth", "layer", "statistic"],
-                     as_index=False).value.mean()
+    INITS,
+    activations=("tanh", "relu"),
+    depths=DEPTHS,
+    width=WIDTH,
+    batch_size=WIDTH,
+    num_keys=NUM_KEYS,
+    seed=0,
+)
+mean = sweep.groupby(
+    ["initializer", "activation", "depth", "layer", "statistic"], as_index=False
+).value.mean()
 D = max(DEPTHS)
 fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained")
 for j, act in enumerate(("tanh", "relu")):
@@ -83,11 +92,12 @@ plt.show()
 
 # %%
 last = mean[(mean.layer == mean.depth) & (mean.statistic == "second_moment")]
-q_last = last.pivot_table(index=["activation", "initializer"], columns="depth",
-                          values="value")
-jac = mean[mean.statistic.isin(["jacobian_sv_max", "jacobian_sv_min"])
-           & (mean.depth == D)].pivot_table(
-    index=["activation", "initializer"], columns="statistic", values="value")
+q_last = last.pivot_table(
+    index=["activation", "initializer"], columns="depth", values="value"
+)
+jac = mean[
+    mean.statistic.isin(["jacobian_sv_max", "jacobian_sv_min"]) & (mean.depth == D)
+].pivot_table(index=["activation", "initializer"], columns="statistic", values="value")
 print("second moment q of the last hidden layer's pre-activation, by depth:")
 display(q_last)
 print(f"input-output Jacobian singular values at depth {D} (mean over networks):")
@@ -125,8 +135,9 @@ def scheduled_mlp(depth, activation):
 
     def init(key, kernel_init=None, bias_init=None):
         if isinstance(kernel_init, PerLayer):
-            rules = [(f"^layers/{i}/kernel$", f)
-                     for i, f in enumerate(kernel_init.inits)]
+            rules = [
+                (f"^layers/{i}/kernel$", f) for i, f in enumerate(kernel_init.inits)
+            ]
             return initlab.reinit(base.init(key), rules, key)
         return base.init(key, kernel_init, bias_init)
 
@@ -140,8 +151,8 @@ def schedules(base, depth, lo=0.5, hi=2.0):
     for kind in ("increasing", "decreasing"):
         a, b = (lo, hi) if kind == "increasing" else (hi, lo)
         out[f"{kind} {a:g}->{b:g}"] = PerLayer(
-            kind, [initlab.depth_schedule(base, i, n, kind, lo, hi)
-                   for i in range(n)])
+            kind, [initlab.depth_schedule(base, i, n, kind, lo, hi) for i in range(n)]
+        )
     return out
 
 
@@ -151,9 +162,18 @@ for act in ("tanh", "relu"):
     for depth in TRAIN_DEPTHS:
         inits = dict(INITS) | schedules(BASE[act], depth)
         runs[act, depth] = initlab.train(
-            digits, inits, model=scheduled_mlp(depth, act), num_restarts=R,
-            steps=STEPS, batch_size=128, optimizer="sgd", learning_rate=0.05,
-            eval_every=STEPS, seed=0, progress=False)
+            digits,
+            inits,
+            model=scheduled_mlp(depth, act),
+            num_restarts=R,
+            steps=STEPS,
+            batch_size=128,
+            optimizer="sgd",
+            learning_rate=0.05,
+            eval_every=STEPS,
+            seed=0,
+            progress=False,
+        )
         wall = runs[act, depth].metadata["wall_time_s"]
         print(f"{act} depth {depth}: {wall:.0f} s")
 
@@ -161,32 +181,42 @@ for act in ("tanh", "relu"):
 rows = []
 for (act, depth), o in runs.items():
     t = initlab.stats.summary_table(o, "test_accuracy", rng=0)
-    t.insert(0, "activation", act); t.insert(1, "depth", depth)
+    t.insert(0, "activation", act)
+    t.insert(1, "depth", depth)
     rows.append(t)
 acc = pd.concat(rows, ignore_index=True)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained", sharey=True)
 palette = initlab.plots.colors(acc.initializer.unique())
-for ax, act in zip(axes, ("tanh", "relu")):
+for ax, act in zip(axes, ("tanh", "relu"), strict=True):
     for label, g in acc[acc.activation == act].groupby("initializer", sort=False):
         ok = g.n > 0
         m = g["mean"][ok]
-        ax.errorbar(g.depth[ok], m,
-                    yerr=[m - g.mean_low[ok], g.mean_high[ok] - m],
-                    marker="o", capsize=3, color=palette[label], label=label)
-    ax.set_xscale("log", base=2); ax.set_xlabel("hidden layers")
+        ax.errorbar(
+            g.depth[ok],
+            m,
+            yerr=[m - g.mean_low[ok], g.mean_high[ok] - m],
+            marker="o",
+            capsize=3,
+            color=palette[label],
+            label=label,
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("hidden layers")
     ax.set_title(f"{act}: final test accuracy (mean, 95% CI)")
-axes[0].set_ylabel("test accuracy"); axes[1].legend(fontsize="small")
+axes[0].set_ylabel("test accuracy")
+axes[1].legend(fontsize="small")
 plt.show()
 acc["mean [95% CI]"] = [
     f"{m:.3f} [{lo:.3f}, {hi:.3f}]" if n > 0 else "all diverged"
-    for m, lo, hi, n in zip(acc["mean"], acc.mean_low, acc.mean_high, acc.n)]
-acc.pivot(index=["activation", "initializer"], columns="depth",
-          values="mean [95% CI]")
+    for m, lo, hi, n in zip(
+        acc["mean"], acc.mean_low, acc.mean_high, acc.n, strict=True
+    )
+]
+acc.pivot(index=["activation", "initializer"], columns="depth", values="mean [95% CI]")
 
 # %%
 print("diverged restarts (of R each):")
-acc.pivot_table(index=["activation", "initializer"], columns="depth",
-                values="diverged")
+acc.pivot_table(index=["activation", "initializer"], columns="depth", values="diverged")
 
 # %% [markdown]
 # ## 3 · "Initialize more randomly as we go deeper?"
@@ -205,29 +235,38 @@ acc.pivot_table(index=["activation", "initializer"], columns="depth",
 # %%
 DS = max(TRAIN_DEPTHS)
 keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(1), i))(
-    jnp.arange(NUM_KEYS))
+    jnp.arange(NUM_KEYS)
+)
 x = jax.random.normal(jax.random.key(0), (WIDTH, WIDTH))
 frames = []
 for act in ("tanh", "relu"):
     arms = {"constant": PerLayer("constant", [BASE[act]] * (DS + 1))}
     arms |= schedules(BASE[act], DS)
     for label, per_layer in arms.items():
+
         def draw(key, per_layer=per_layer):
             shape = (WIDTH, WIDTH)
-            return [(f(jax.random.fold_in(key, i), shape), jnp.zeros(WIDTH))
-                    for i, f in enumerate(per_layer.inits)]
+            return [
+                (f(jax.random.fold_in(key, i), shape), jnp.zeros(WIDTH))
+                for i, f in enumerate(per_layer.inits)
+            ]
+
         def one(k, act=act, draw=draw):
             return initlab.diagnostics.signal_stats(draw(k), x, act, jacobian=False)
+
         stats = jax.jit(jax.vmap(one))(keys)
         frames.append(initlab.diagnostics.stats_frame(stats, label, act, DS))
-sched = pd.concat(frames).groupby(
-    ["initializer", "activation", "layer", "statistic"], as_index=False
-).value.mean()
+sched = (
+    pd.concat(frames)
+    .groupby(["initializer", "activation", "layer", "statistic"], as_index=False)
+    .value.mean()
+)
 fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained")
 for j, act in enumerate(("tanh", "relu")):
     for i, stat in enumerate(("second_moment", "grad_norm")):
-        initlab.plots.plot_layer_stats(sched[sched.activation == act], stat,
-                                       ax=axes[i, j], logy=True)
+        initlab.plots.plot_layer_stats(
+            sched[sched.activation == act], stat, ax=axes[i, j], logy=True
+        )
         axes[i, j].set_title(f"{act}, {DS} hidden layers, schedules: {stat}")
 plt.show()
 
@@ -243,10 +282,19 @@ for (act, depth), o in runs.items():
         p = lo = hi = np.nan
         if len(v) >= 2 and len(ref) >= 2:
             p, lo, hi = initlab.stats.probability_of_improvement(v, ref, rng=3)
-        rows.append({"activation": act, "depth": depth, "schedule": label,
-                     "vs": base, "mean": v.mean() if len(v) else np.nan,
-                     "mean_constant": ref.mean() if len(ref) else np.nan,
-                     "P(schedule > constant)": p, "low": lo, "high": hi})
+        rows.append(
+            {
+                "activation": act,
+                "depth": depth,
+                "schedule": label,
+                "vs": base,
+                "mean": v.mean() if len(v) else np.nan,
+                "mean_constant": ref.mean() if len(ref) else np.nan,
+                "P(schedule > constant)": p,
+                "low": lo,
+                "high": hi,
+            }
+        )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -295,5 +343,7 @@ pd.DataFrame(rows)
 # its gain of 1.
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

@@ -72,29 +72,58 @@ K, STEPS_A = (2, 20) if SMALL else (8, 400)
 R, STEPS_B, EVAL_B = (2, 20, 10) if SMALL else (32, 300, 25)
 
 full = initlab.get_task("digits")
+
+
 def subset(name, classes):
     tr, te = np.isin(full.y_train, classes), np.isin(full.y_test, classes)
-    return initlab.make_task(name, full.x_train[tr], full.y_train[tr],
-                             full.x_test[te], full.y_test[te],
-                             kind="classification", num_classes=10)
+    return initlab.make_task(
+        name,
+        full.x_train[tr],
+        full.y_train[tr],
+        full.x_test[te],
+        full.y_test[te],
+        kind="classification",
+        num_classes=10,
+    )
+
+
 task_a = subset("digits 0-4", [0, 1, 2, 3, 4])
 task_b = subset("digits 5-9", [5, 6, 7, 8, 9])
-few = np.concatenate(
-    [np.flatnonzero(task_b.y_train == c)[:10] for c in range(5, 10)])
+few = np.concatenate([np.flatnonzero(task_b.y_train == c)[:10] for c in range(5, 10)])
 task_b_few = initlab.make_task(
-    "digits 5-9, 10 per class", task_b.x_train[few], task_b.y_train[few],
-    task_b.x_test, task_b.y_test, kind="classification", num_classes=10)
-print(f"A: {len(task_a.x_train)} train / {len(task_a.x_test)} test; "
-      f"B: {len(task_b.x_train)} / {len(task_b.x_test)}; "
-      f"B-few: {len(task_b_few.x_train)} / {len(task_b_few.x_test)}")
+    "digits 5-9, 10 per class",
+    task_b.x_train[few],
+    task_b.y_train[few],
+    task_b.x_test,
+    task_b.y_test,
+    kind="classification",
+    num_classes=10,
+)
+print(
+    f"A: {len(task_a.x_train)} train / {len(task_a.x_test)} test; "
+    f"B: {len(task_b.x_train)} / {len(task_b.x_test)}; "
+    f"B-few: {len(task_b_few.x_train)} / {len(task_b_few.x_test)}"
+)
 mlp = initlab.models.mlp((64, 64), 64, 10, "relu")
-pre = initlab.train(task_a, {"he_normal": "he_normal"}, model=mlp,
-                    num_restarts=K, steps=STEPS_A, batch_size=64,
-                    optimizer="sgd", learning_rate=0.1, eval_every=STEPS_A,
-                    seed=0, keep_params=True, progress=False)
+pre = initlab.train(
+    task_a,
+    {"he_normal": "he_normal"},
+    model=mlp,
+    num_restarts=K,
+    steps=STEPS_A,
+    batch_size=64,
+    optimizer="sgd",
+    learning_rate=0.1,
+    eval_every=STEPS_A,
+    seed=0,
+    keep_params=True,
+    progress=False,
+)
 acc_a = pre.values("test_accuracy")
-print(f"pretrained on A: test accuracy on A {acc_a.mean():.3f} "
-      f"(min {acc_a.min():.3f}, max {acc_a.max():.3f}) over K={K} networks")
+print(
+    f"pretrained on A: test accuracy on A {acc_a.mean():.3f} "
+    f"(min {acc_a.min():.3f}, max {acc_a.max():.3f}) over K={K} networks"
+)
 pretrained = pre.final_params  # leaves with a leading axis of K networks
 
 
@@ -111,10 +140,12 @@ class Start:
 
 def with_starts(base):
     """``base`` whose init also accepts a Start in place of kernel_init."""
+
     def init(key, kernel_init=None, bias_init=None):
         if isinstance(kernel_init, Start):
             return kernel_init.draw(key)
         return base.init(key, kernel_init, bias_init)
+
     return initlab.PureModel(base.name + "+starts", init, base.apply)
 
 
@@ -126,7 +157,8 @@ def pick(key):
 
 def noisy(sigma):
     return lambda key: initlab.perturbed(
-        pick(key), initlab.random_normal(stddev=sigma))(key)
+        pick(key), initlab.random_normal(stddev=sigma)
+    )(key)
 
 
 def new_head(key):
@@ -134,23 +166,34 @@ def new_head(key):
     return initlab.reinit(pick(key), rules, key)
 
 
-arms = {"random (he_normal)": initlab.he_normal(),
-        "transfer": Start("transfer", pick),
-        "transfer + noise 0.05": Start("noise 0.05", noisy(0.05)),
-        "transfer + noise 0.2": Start("noise 0.2", noisy(0.2)),
-        "transfer body + new head": Start("new head", new_head)}
+arms = {
+    "random (he_normal)": initlab.he_normal(),
+    "transfer": Start("transfer", pick),
+    "transfer + noise 0.05": Start("noise 0.05", noisy(0.05)),
+    "transfer + noise 0.2": Start("noise 0.2", noisy(0.2)),
+    "transfer body + new head": Start("new head", new_head),
+}
 outs = {}
 for name, task in {"B": task_b, "B-few": task_b_few}.items():
     outs[name] = initlab.train(
-        task, arms, model=with_starts(mlp), num_restarts=R, steps=STEPS_B,
-        batch_size=min(64, len(task.x_train)), optimizer="sgd",
-        learning_rate=0.1, eval_every=EVAL_B, seed=1, progress=False)
+        task,
+        arms,
+        model=with_starts(mlp),
+        num_restarts=R,
+        steps=STEPS_B,
+        batch_size=min(64, len(task.x_train)),
+        optimizer="sgd",
+        learning_rate=0.1,
+        eval_every=EVAL_B,
+        seed=1,
+        progress=False,
+    )
     wall = outs[name].metadata["wall_time_s"]
     print(f"{len(outs[name])} restarts on {name} in {wall:.0f} s")
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
-for row, (name, out) in zip(axes, outs.items()):
+for row, (name, out) in zip(axes, outs.items(), strict=True):
     initlab.plots.plot_curves(out, "test_accuracy", ax=row[0])
     row[0].set_title(f"{name}: test accuracy, median and IQR band")
     initlab.plots.plot_distributions(out, "test_accuracy", kind="box", ax=row[1])
@@ -164,6 +207,7 @@ plt.show()
 # on B per arm, and the probability that a restart of each arm beats a
 # random restart:
 
+
 # %%
 def transfer_table(out, early_ix=1):  # steps[1] = EVAL_B
     rows = []
@@ -175,25 +219,36 @@ def transfer_table(out, early_ix=1):  # steps[1] = EVAL_B
         m = (out.initializer == label) & ~out.diverged
         early = out.curves["test_accuracy"][m, early_ix]
         s_early = initlab.stats.summarize(early, rng=0)
-        row = {"arm": label, "n": int(m.sum()),
-               f"acc@{out.steps[early_ix]}": s_early["mean"],
-               "low": s_early["mean_low"], "high": s_early["mean_high"]}
+        row = {
+            "arm": label,
+            "n": int(m.sum()),
+            f"acc@{out.steps[early_ix]}": s_early["mean"],
+            "low": s_early["mean_low"],
+            "high": s_early["mean_high"],
+        }
         fin = table[table.initializer == label].iloc[0]
-        row |= {f"acc@{out.steps[-1]}": fin["mean"], "low ": fin.mean_low,
-                "high ": fin.mean_high}
+        row |= {
+            f"acc@{out.steps[-1]}": fin["mean"],
+            "low ": fin.mean_low,
+            "high ": fin.mean_high,
+        }
         if label != "random (he_normal)":
             p, lo, hi = initlab.stats.probability_of_improvement(
-                out.values("test_accuracy", label), ref_final, rng=1)
+                out.values("test_accuracy", label), ref_final, rng=1
+            )
             row |= {"P(beats random), final": p, "P low": lo, "P high": hi}
             pe, loe, hie = initlab.stats.probability_of_improvement(
-                early, ref_early, rng=1)
+                early, ref_early, rng=1
+            )
             row |= {"P(beats random), early": pe, "Pe low": loe, "Pe high": hie}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-pd.concat([transfer_table(o).assign(target=name) for name, o in outs.items()],
-          ignore_index=True).set_index(["target", "arm"])
+pd.concat(
+    [transfer_table(o).assign(target=name) for name, o in outs.items()],
+    ignore_index=True,
+).set_index(["target", "arm"])
 
 # %% [markdown]
 # ## 2 · A dictionary first layer for the 1-D CNN (MNIST-1D)
@@ -233,29 +288,44 @@ def with_first_layer(base):
     def init(key, kernel_init=None, bias_init=None):
         if isinstance(kernel_init, FirstLayer):
             params = base.init(key, initlab.he_normal(), bias_init)
-            return initlab.reinit(params, {"^convs/0/kernel$": kernel_init.bank},
-                                  jax.random.fold_in(key, 11))
+            return initlab.reinit(
+                params,
+                {"^convs/0/kernel$": kernel_init.bank},
+                jax.random.fold_in(key, 11),
+            )
         return base.init(key, kernel_init, bias_init)
+
     return initlab.PureModel(base.name + "+bank", init, base.apply)
 
 
 g = float(np.sqrt(2.0))
 noise = initlab.random_normal(stddev=0.1)
 gabor_f = (1 / 16, 1 / 8, 1 / 4, 3 / 8)
-banks = {"random (he_normal)": initlab.he_normal(),
-         "dct": FirstLayer("dct", initlab.dct(gain=g)),
-         "dct + noise": FirstLayer("dct+n", initlab.dct(noise=noise, gain=g)),
-         "gabor": FirstLayer("gabor", initlab.gabor(gabor_f, gain=g)),
-         "gabor + noise": FirstLayer("gabor+n",
-                                     initlab.gabor(gabor_f, noise=noise, gain=g))}
-out_cnn = initlab.train(mnist1d, banks, model=with_first_layer(cnn),
-                        num_restarts=R_CNN, steps=STEPS_CNN, batch_size=100,
-                        optimizer="sgd", learning_rate=0.1, eval_every=EVAL_CNN,
-                        seed=0, progress=False)
+banks = {
+    "random (he_normal)": initlab.he_normal(),
+    "dct": FirstLayer("dct", initlab.dct(gain=g)),
+    "dct + noise": FirstLayer("dct+n", initlab.dct(noise=noise, gain=g)),
+    "gabor": FirstLayer("gabor", initlab.gabor(gabor_f, gain=g)),
+    "gabor + noise": FirstLayer("gabor+n", initlab.gabor(gabor_f, noise=noise, gain=g)),
+}
+out_cnn = initlab.train(
+    mnist1d,
+    banks,
+    model=with_first_layer(cnn),
+    num_restarts=R_CNN,
+    steps=STEPS_CNN,
+    batch_size=100,
+    optimizer="sgd",
+    learning_rate=0.1,
+    eval_every=EVAL_CNN,
+    seed=0,
+    progress=False,
+)
 print(f"{len(out_cnn)} restarts in {out_cnn.metadata['wall_time_s']:.0f} s")
 w = initlab.gabor(gabor_f, gain=g)(jax.random.key(0), (8, 1, 32))
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
-axes[0].plot(np.asarray(w[:, 0, :8])); axes[0].set_title("the 8 Gabor filters")
+axes[0].plot(np.asarray(w[:, 0, :8]))
+axes[0].set_title("the 8 Gabor filters")
 initlab.plots.plot_curves(out_cnn, "test_accuracy", ax=axes[1])
 initlab.plots.plot_distributions(out_cnn, "test_accuracy", kind="box", ax=axes[2])
 axes[2].tick_params(axis="x", labelrotation=20)
@@ -264,12 +334,29 @@ plt.show()
 # %%
 t = initlab.stats.summary_table(out_cnn, "test_accuracy", rng=0)
 ref = out_cnn.values("test_accuracy", "random (he_normal)")
-poi = [initlab.stats.probability_of_improvement(
-           out_cnn.values("test_accuracy", lab), ref, rng=1)
-       if lab != "random (he_normal)" else (np.nan,) * 3 for lab in t.initializer]
+poi = [
+    initlab.stats.probability_of_improvement(
+        out_cnn.values("test_accuracy", lab), ref, rng=1
+    )
+    if lab != "random (he_normal)"
+    else (np.nan,) * 3
+    for lab in t.initializer
+]
 t["P(beats random)"], t["P low"], t["P high"] = np.array(poi).T
-t[["initializer", "n", "diverged", "mean", "mean_low", "mean_high", "std",
-   "P(beats random)", "P low", "P high"]]
+t[
+    [
+        "initializer",
+        "n",
+        "diverged",
+        "mean",
+        "mean_low",
+        "mean_high",
+        "std",
+        "P(beats random)",
+        "P low",
+        "P high",
+    ]
+]
 
 # %% [markdown]
 # ## Conclusions
@@ -319,5 +406,7 @@ t[["initializer", "n", "diverged", "mean", "mean_low", "mean_high", "std",
 #   whole start; everything stays one compiled training loop.
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)

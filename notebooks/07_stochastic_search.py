@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.8)})
@@ -70,8 +71,8 @@ T_START = time.perf_counter()
 
 # %%
 N, K = (10, 3) if SMALL else (18, 5)
-N_CLIMBS = 2_048 if SMALL else 32_768       # independent hill climbs
-N_ANNEAL = 256 if SMALL else 2_048          # annealing runs per length
+N_CLIMBS = 2_048 if SMALL else 32_768  # independent hill climbs
+N_ANNEAL = 256 if SMALL else 2_048  # annealing runs per length
 LENGTHS = [100, 1_000] if SMALL else [300, 1_000, 3_000, 10_000]
 T0, T1 = 0.05, 0.001
 
@@ -112,11 +113,13 @@ every = jnp.arange(2**N)
 F = jax.jit(jax.vmap(lambda i: fitness(to_bits(i))))(every)
 FLIPS = 1 << jnp.arange(N)
 GLOBAL = int(jnp.argmax(F))
-neighbour_f = F[every[:, None] ^ FLIPS]                  # (2^N, N)
+neighbour_f = F[every[:, None] ^ FLIPS]  # (2^N, N)
 local_optima = np.asarray(jnp.all(F[:, None] > neighbour_f, axis=1))
-print(f"N={N}, K={K}: {2**N:,} genomes, {local_optima.sum():,} local optima; "
-      f"global optimum f={float(F[GLOBAL]):.4f} (genome {GLOBAL:0{N}b}), "
-      f"median f={float(jnp.median(F)):.4f}")
+print(
+    f"N={N}, K={K}: {2**N:,} genomes, {local_optima.sum():,} local optima; "
+    f"global optimum f={float(F[GLOBAL]):.4f} (genome {GLOBAL:0{N}b}), "
+    f"median f={float(jnp.median(F)):.4f}"
+)
 lo_f = np.sort(np.asarray(F)[local_optima])[::-1]
 print("fitness of the 5 best local optima:", np.round(lo_f[:5], 4))
 
@@ -128,6 +131,7 @@ print("fitness of the 5 best local optima:", np.round(lo_f[:5], 4))
 # of the 2^N starts whose climb ends at the global optimum (the size of its
 # basin of attraction). We climb from every genome at once on the enumerated
 # table.
+
 
 # %%
 @jax.jit
@@ -147,17 +151,22 @@ def climb_table(start):
 ends = np.asarray(climb_table(every))
 P_EXACT = float(np.mean(ends == GLOBAL))
 basins = pd.Series(ends).value_counts()
-print(f"p = P(one climb from a uniform start ends at the global optimum) "
-      f"= {P_EXACT:.5f} ({int(P_EXACT * 2**N):,} of {2**N:,} starts)")
-print(f"the global optimum's basin ranks #{basins.index.get_loc(GLOBAL) + 1} "
-      f"of {len(basins):,} basins by size; the largest holds "
-      f"{basins.iloc[0] / 2**N:.4f} of the starts")
+print(
+    f"p = P(one climb from a uniform start ends at the global optimum) "
+    f"= {P_EXACT:.5f} ({int(P_EXACT * 2**N):,} of {2**N:,} starts)"
+)
+print(
+    f"the global optimum's basin ranks #{basins.index.get_loc(GLOBAL) + 1} "
+    f"of {len(basins):,} basins by size; the largest holds "
+    f"{basins.iloc[0] / 2**N:.4f} of the starts"
+)
 
 
 # %% [markdown]
 # ## Random-restart hill climbing, vmapped over seeds
 #
 # Each climb uses only `fitness`; `N_CLIMBS` of them run in one `jit(vmap)`.
+
 
 # %%
 def climb(key):
@@ -170,32 +179,39 @@ def climb(key):
 
     def body(state):
         bits, f, evals, _ = state
-        neighbours = jnp.abs(bits[None, :] - flip)      # (N, N): one flip each
+        neighbours = jnp.abs(bits[None, :] - flip)  # (N, N): one flip each
         nf = jax.vmap(fitness)(neighbours)
         j = jnp.argmax(nf)
         better = nf[j] > f
-        return (jnp.where(better, neighbours[j], bits), jnp.maximum(f, nf[j]),
-                evals + N, better)
+        return (
+            jnp.where(better, neighbours[j], bits),
+            jnp.maximum(f, nf[j]),
+            evals + N,
+            better,
+        )
 
     state = (bits, fitness(bits), jnp.int32(1), jnp.bool_(True))
     end, f, evals, _ = jax.lax.while_loop(lambda s: s[3], body, state)
     return to_int(bits), end, f, evals
 
 
-keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(1),
-                                               jnp.arange(N_CLIMBS))
+keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(1), jnp.arange(N_CLIMBS))
 t = time.perf_counter()
 starts, end_bits, end_f, evals = jax.jit(jax.vmap(climb))(keys)
 end_int = np.asarray(to_int(end_bits))
-print(f"{N_CLIMBS:,} climbs in {time.perf_counter() - t:.1f} s; "
-      f"{np.mean(np.asarray(evals)):.0f} evaluations per climb on average")
+print(
+    f"{N_CLIMBS:,} climbs in {time.perf_counter() - t:.1f} s; "
+    f"{np.mean(np.asarray(evals)):.0f} evaluations per climb on average"
+)
 # The function-based climbs end where the table-based climbs end.
 agree = np.mean(end_int == ends[np.asarray(starts)])
 print(f"same end as the enumerated climb from the same start: {agree:.4%}")
 hits = end_int == GLOBAL
 p_hat, p_lo, p_hi = initlab.stats.success_rate(hits.astype(float), 1.0)
-print(f"empirical p = {p_hat:.4f} [95% Wilson {p_lo:.4f}, {p_hi:.4f}] "
-      f"vs exact {P_EXACT:.4f}")
+print(
+    f"empirical p = {p_hat:.4f} [95% Wilson {p_lo:.4f}, {p_hi:.4f}] "
+    f"vs exact {P_EXACT:.4f}"
+)
 
 # %% [markdown]
 # ### Does 1 − (1 − p)^k hold?
@@ -206,34 +222,58 @@ print(f"empirical p = {p_hat:.4f} [95% Wilson {p_lo:.4f}, {p_hi:.4f}] "
 # uses the exact *p* (line) and the empirical *p*'s interval (band).
 
 # %%
-ks = [1, 2, 4, 8, 16, 32, 64, 128] if SMALL else [1, 2, 4, 8, 16, 32, 64, 128,
-                                                  256]
+ks = [1, 2, 4, 8, 16, 32, 64, 128] if SMALL else [1, 2, 4, 8, 16, 32, 64, 128, 256]
 rows = []
 for k in ks:
     groups = hits[: (N_CLIMBS // k) * k].reshape(-1, k).any(axis=1)
     rate, low, high = initlab.stats.success_rate(groups.astype(float), 1.0)
-    rows.append(dict(k=k, groups=groups.size, observed=rate, low=low, high=high,
-                     predicted=1 - (1 - P_EXACT) ** k,
-                     pred_low=1 - (1 - p_lo) ** k, pred_high=1 - (1 - p_hi) ** k))
+    rows.append(
+        dict(
+            k=k,
+            groups=groups.size,
+            observed=rate,
+            low=low,
+            high=high,
+            predicted=1 - (1 - P_EXACT) ** k,
+            pred_low=1 - (1 - p_lo) ** k,
+            pred_high=1 - (1 - p_hi) ** k,
+        )
+    )
 restarts = pd.DataFrame(rows)
 display(restarts)
 k95 = int(np.ceil(np.log(0.05) / np.log(1 - P_EXACT)))
-print(f"restarts needed for a 95% chance: k = {k95} "
-      f"(~{k95 * np.mean(np.asarray(evals)):,.0f} evaluations, "
-      f"{k95 * np.mean(np.asarray(evals)) / 2**N:.1%} of the whole space)")
+print(
+    f"restarts needed for a 95% chance: k = {k95} "
+    f"(~{k95 * np.mean(np.asarray(evals)):,.0f} evaluations, "
+    f"{k95 * np.mean(np.asarray(evals)) / 2**N:.1%} of the whole space)"
+)
 
 fig, ax = plt.subplots()
 kk = np.logspace(0, np.log10(ks[-1]), 200)
-ax.plot(kk, 1 - (1 - P_EXACT) ** kk, color="k", lw=1,
-        label="1 − (1 − p)^k, exact p")
-ax.fill_between(kk, 1 - (1 - p_lo) ** kk, 1 - (1 - p_hi) ** kk, color="k",
-                alpha=0.15, label="same, p's 95% interval")
-ax.errorbar(restarts.k, restarts.observed,
-            yerr=[restarts.observed - restarts.low,
-                  restarts.high - restarts.observed],
-            fmt="o", color="C0", capsize=3, label="observed (Wilson 95%)")
-ax.set(xscale="log", xlabel="restarts k", ylabel="P(global optimum found)",
-       title=f"Random-restart hill climbing, NK N={N} K={K}")
+ax.plot(kk, 1 - (1 - P_EXACT) ** kk, color="k", lw=1, label="1 − (1 − p)^k, exact p")
+ax.fill_between(
+    kk,
+    1 - (1 - p_lo) ** kk,
+    1 - (1 - p_hi) ** kk,
+    color="k",
+    alpha=0.15,
+    label="same, p's 95% interval",
+)
+ax.errorbar(
+    restarts.k,
+    restarts.observed,
+    yerr=[restarts.observed - restarts.low, restarts.high - restarts.observed],
+    fmt="o",
+    color="C0",
+    capsize=3,
+    label="observed (Wilson 95%)",
+)
+ax.set(
+    xscale="log",
+    xlabel="restarts k",
+    ylabel="P(global optimum found)",
+    title=f"Random-restart hill climbing, NK N={N} K={K}",
+)
 ax.legend(loc="upper left")
 plt.show()
 
@@ -242,6 +282,7 @@ plt.show()
 # ## Simulated annealing, vmapped over seeds
 #
 # `N_ANNEAL` runs per length *L*, one `jit(vmap(lax.scan))` per length.
+
 
 # %%
 def anneal(key, length):
@@ -261,31 +302,37 @@ def anneal(key, length):
         accept = jax.random.uniform(k_acc) < jnp.exp((cf - f) / temp)
         bits, f = jnp.where(accept, cand, bits), jnp.where(accept, cf, f)
         improved = f > best_f
-        return (bits, f, jnp.where(improved, bits, best),
-                jnp.maximum(f, best_f)), None
+        return (bits, f, jnp.where(improved, bits, best), jnp.maximum(f, best_f)), None
 
     run_keys = jax.random.split(k_run, length)
-    (_, _, best, best_f), _ = jax.lax.scan(step, (bits, f, bits, f),
-                                           (temps, run_keys))
+    (_, _, best, best_f), _ = jax.lax.scan(step, (bits, f, bits, f), (temps, run_keys))
     return to_int(best), best_f
 
 
 sa_rows = {}
 for length in LENGTHS:
-    keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(2 + length),
-                                                   jnp.arange(N_ANNEAL))
+    keys = jax.vmap(jax.random.fold_in, (None, 0))(
+        jax.random.key(2 + length), jnp.arange(N_ANNEAL)
+    )
     t = time.perf_counter()
     best, best_f = jax.jit(jax.vmap(lambda k, L=length: anneal(k, L)))(keys)
     found = np.asarray(best) == GLOBAL
     rate, low, high = initlab.stats.success_rate(found.astype(float), 1.0)
-    sa_rows[length] = dict(L=length, evaluations=length + 1, p=rate, low=low,
-                           high=high, median_best_f=float(np.median(best_f)),
-                           seconds=time.perf_counter() - t)
+    sa_rows[length] = dict(
+        L=length,
+        evaluations=length + 1,
+        p=rate,
+        low=low,
+        high=high,
+        median_best_f=float(np.median(best_f)),
+        seconds=time.perf_counter() - t,
+    )
 anneal_table = pd.DataFrame(sa_rows.values())
 mean_climb = float(np.mean(np.asarray(evals)))
 anneal_table["climbs_same_budget"] = anneal_table.evaluations / mean_climb
 anneal_table["p_restarted_climbing_same_budget"] = 1 - (1 - P_EXACT) ** (
-    anneal_table.evaluations / mean_climb)
+    anneal_table.evaluations / mean_climb
+)
 display(anneal_table)
 
 # %% [markdown]
@@ -299,19 +346,34 @@ display(anneal_table)
 # %%
 fig, ax = plt.subplots()
 budget = np.logspace(np.log10(mean_climb), np.log10(2**N), 200)
-ax.plot(budget, 1 - (1 - P_EXACT) ** (budget / mean_climb), color="k",
-        label="restarted hill climbing (exact p)")
+ax.plot(
+    budget,
+    1 - (1 - P_EXACT) ** (budget / mean_climb),
+    color="k",
+    label="restarted hill climbing (exact p)",
+)
 for i, row in enumerate(anneal_table.itertuples()):
     color = f"C{i + 1}"
-    ax.errorbar(row.evaluations, row.p, yerr=[[row.p - row.low],
-                [row.high - row.p]], fmt="o", color=color, capsize=3,
-                label=f"annealing L={row.L:,}")
+    ax.errorbar(
+        row.evaluations,
+        row.p,
+        yerr=[[row.p - row.low], [row.high - row.p]],
+        fmt="o",
+        color=color,
+        capsize=3,
+        label=f"annealing L={row.L:,}",
+    )
     b = budget[budget >= row.evaluations]
     ax.plot(b, 1 - (1 - row.p) ** (b / row.evaluations), "--", color=color, lw=1)
 ax.axvline(2**N, color="grey", lw=0.8, ls=":")
 ax.text(2**N, 0.02, " 2^N", color="grey", ha="right")
-ax.set(xscale="log", xlabel="fitness evaluations", ylim=(0, 1.02),
-       ylabel="P(global optimum found)", title="Equal budgets")
+ax.set(
+    xscale="log",
+    xlabel="fitness evaluations",
+    ylim=(0, 1.02),
+    ylabel="P(global optimum found)",
+    title="Equal budgets",
+)
 ax.legend(fontsize=8, loc="upper left")
 plt.show()
 
@@ -347,5 +409,7 @@ plt.show()
 # strong baseline", not "annealing is bad".
 
 # %%
-print(f"notebook ran in {time.perf_counter() - T_START:.0f} s "
-      f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))")
+print(
+    f"notebook ran in {time.perf_counter() - T_START:.0f} s "
+    f"({'small' if SMALL else 'full'} mode, {jax.device_count()} device(s))"
+)
