@@ -270,7 +270,7 @@ def test_save_figure_writes_and_closes(tmp_path, outcomes):
     width, height = (int.from_bytes(path.read_bytes()[k : k + 4]) for k in (16, 20))
     assert (width, height) == (320, 200)  # 6.4 x 4 in at 50 dpi
     fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
-    with pytest.raises(ValueError, match="dpi must be > 0"):
+    with pytest.raises(ValueError, match="dpi must be a number > 0"):
         plots.save_figure(fig, tmp_path / "x.png", dpi=0)
     assert not plt.fignum_exists(fig.number)  # closed even when refused
     fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")

@@ -5,6 +5,8 @@ Each function is checked against the array-level statistic it is built on
 hand to the restarts it should select, with the child generator it should use.
 """
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,10 +213,12 @@ def test_binomial_checks_per_label_leave_out_diverged():
 
 def test_binomial_checks_messages_and_missing_results():
     out = runs_of({"a": [0.1, 0.2, 0.3], "b": [0.5, np.nan]})
-    out.per_example = {"test_correct": np.eye(5, 4, dtype=bool)}
+    out = dataclasses.replace(
+        out, per_example={"test_correct": np.eye(5, 4, dtype=bool)}
+    )
     checks = stats.binomial_checks(out)
     assert isinstance(checks["a"], dict)
     assert checks["b"].startswith("no binomial check (") and ">= 2" in checks["b"]
-    out.per_example = {}
+    out = dataclasses.replace(out, per_example={})
     with pytest.raises(KeyError, match="no 'test_correct'"):
         stats.binomial_checks(out)
