@@ -19,15 +19,16 @@ from initlab.engine.specs import (
     drop_none,
     frozen,
     is_description,
+    labelled_initializers,
     model_spec,
-    normalise_initializers,
     optimizer_spec,
     plain,
     resolve_initializers,
     task_spec,
 )
+from initlab.initializers import InitFn
 from initlab.models import PureModel
-from initlab.registry import get
+from initlab.registry import get, to_config
 from initlab.tasks import Task
 
 
@@ -54,7 +55,8 @@ class TrainConfig:
         rngs/kernel_init/bias_init), or a PureModel.
       initializers: initializers to compare: a name or comma list
         ("zeros,he_normal"), a config dict, an initializer, a list of those,
-        or a dict label -> initializer.
+        or a dict label -> initializer; held as a dict label -> entry (an
+        initlab initializer by its config).
       bias_init: biases: None (the model's own, zeros), "same" (drawn like
         the kernels, as in the classic XOR experiments) or an initializer.
       num_restarts: restarts per initializer.
@@ -262,7 +264,12 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["task"] = task_spec(c.task)
     out["model"] = model_spec(c.model)
-    out["initializers"] = normalise_initializers(c.initializers)
+    # label -> entry, initlab initializers by their config (the same bits), so
+    # a saved config reads back equal and with the same labels
+    out["initializers"] = {
+        label: frozen(to_config(entry)) if isinstance(entry, InitFn) else entry
+        for label, entry in labelled_initializers(c.initializers).items()
+    }
     resolve_initializers(out["initializers"])  # unknown names fail here
     if c.bias_init is not None and not (isinstance(c.bias_init, str) and
                                         c.bias_init == "same"):  # fmt: skip

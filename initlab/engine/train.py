@@ -203,12 +203,16 @@ def _as_config(config: Any, initializers: Any, options: dict[str, Any]):
 
 
 def _versions() -> dict[str, str]:
+    from importlib import metadata
+
     import flax
 
-    from initlab import __version__
-
+    try:
+        version = metadata.version("initlab")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
     return {
-        "initlab": __version__,
+        "initlab": version,
         "jax": jax.__version__,
         "optax": optax.__version__,
         "flax": flax.__version__,
