@@ -273,11 +273,18 @@ def test_perturbed_noise_per_leaf_from_path():
     params = _pretrained()
     noise = initlab.random_normal(stddev=1.0)
     out = L.perturbed(params, noise, scale=0.1)(KEY)
-    path = "['dense']['kernel']"
-    k = jax.random.fold_in(KEY, zlib.crc32(path.encode()) & 0x7FFFFFFF)
+    # The leaf's key is reinit's: fold_in(key, uint32(crc32("dense/kernel"))).
+    k = jax.random.fold_in(KEY, np.uint32(zlib.crc32(b"dense/kernel")))
     np.testing.assert_allclose(
         out["dense"]["kernel"],
         params["dense"]["kernel"] + 0.1 * noise(k, (3, 4)),
+        rtol=1e-6,
+    )
+    # ... so reinit draws the same noise for that leaf.
+    redrawn = initlab.reinit(params, {"^dense/kernel$": noise}, KEY)["dense"]["kernel"]
+    np.testing.assert_allclose(
+        out["dense"]["kernel"],
+        params["dense"]["kernel"] + 0.1 * redrawn,
         rtol=1e-6,
     )
     assert out["step"] is params["step"]  # integer leaves untouched
