@@ -14,6 +14,7 @@ Example:
 from importlib import metadata as _metadata
 
 from initlab import diagnostics, models, plots, report, stats, tasks
+from initlab import initializers as _initializers
 from initlab.engine import (
     DESIGNS,
     OPTIMIZERS,
@@ -26,53 +27,6 @@ from initlab.engine import (
     stream_keys,
     train,
     use_cpu_devices,
-)
-from initlab.initializers import (
-    TRUNCATED_STD,
-    InitFn,
-    chi_1,
-    constant,
-    critical_sigma_w,
-    dct,
-    delta_orthogonal,
-    depth_scaled,
-    depth_schedule,
-    dirac,
-    edge_of_chaos,
-    edge_of_chaos_bias,
-    fans,
-    fixed_point_q,
-    fixup,
-    fixup_scale,
-    gabor,
-    gain,
-    glorot_normal,
-    glorot_uniform,
-    gpt2_residual,
-    gpt2_scale,
-    haar,
-    he_normal,
-    he_uniform,
-    identity,
-    kaiming_normal,
-    kaiming_uniform,
-    lecun_normal,
-    lecun_uniform,
-    ones,
-    orthogonal,
-    perturbed,
-    random_normal,
-    random_uniform,
-    schedule_scale,
-    sparse,
-    torch_default,
-    torch_default_bias,
-    truncated_normal,
-    variance_scaling,
-    xavier_normal,
-    xavier_uniform,
-    zero_init,
-    zeros,
 )
 from initlab.lsuv import lsuv, lsuv_model, lsuv_rescale
 from initlab.models import MODELS, PureModel, from_nnx, from_pure
@@ -87,19 +41,18 @@ try:
 except _metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
+# Every initializer factory and helper, as the initializers package lists them
+# (each factory registers itself where it is defined).
+globals().update({name: getattr(_initializers, name) for name in _initializers.__all__})
+
+# The non-initializer public API, then the initializers.
 __all__ = [
-    "DESIGNS", "InitFn", "KERAS_NAMES", "MODELS", "OPTIMIZERS", "Outcomes", "PureModel",
-    "TASKS", "TRUNCATED_STD", "Task", "TrainConfig", "TrainCore", "TrainState", "chi_1",
-    "constant", "critical_sigma_w", "dct", "delta_orthogonal", "depth_scaled",
-    "depth_schedule", "diagnostics", "dirac", "edge_of_chaos", "edge_of_chaos_bias",
-    "fans", "fixed_point_q", "fixup", "fixup_scale", "from_nnx", "from_pure", "gabor",
-    "gain", "get", "get_task", "glorot_normal", "glorot_uniform", "gpt2_residual",
-    "gpt2_scale", "haar", "he_normal", "he_uniform", "identity", "kaiming_normal",
-    "kaiming_uniform", "lecun_normal", "lecun_uniform", "lsuv", "lsuv_model",
-    "lsuv_rescale", "make_optimizer", "make_task", "make_train", "models", "names",
-    "ones", "orthogonal", "perturbed", "plots", "random_normal", "random_uniform",
-    "register", "reinit", "report", "restart_seeds", "schedule_scale", "sparse",
-    "stats", "stream_keys", "tasks", "to_config", "torch_default", "torch_default_bias",
-    "train", "truncated_normal", "use_cpu_devices", "variance_scaling", "write_report",
-    "xavier_normal", "xavier_uniform", "zero_init", "zeros",
+    "DESIGNS", "KERAS_NAMES", "MODELS", "OPTIMIZERS", "Outcomes", "PureModel",
+    "TASKS", "Task", "TrainConfig", "TrainCore", "TrainState", "diagnostics",
+    "from_nnx", "from_pure", "get", "get_task", "lsuv", "lsuv_model",
+    "lsuv_rescale", "make_optimizer", "make_task", "make_train", "models",
+    "names", "plots", "register", "reinit", "report", "restart_seeds", "stats",
+    "stream_keys", "tasks", "to_config", "train", "use_cpu_devices",
+    "write_report",
+    *_initializers.__all__,
 ]  # fmt: skip

@@ -1,72 +1,32 @@
 """Re-initialize a parameter pytree by rules: path pattern -> initializer.
 
-A *path* names one leaf: its keys from the root joined by ``/``. Dict keys and
-sequence indices give their text (``"layers/0/kernel"``), attributes their name;
-the trailing ``.value`` of an NNX ``Variable`` is dropped, so an ``nnx.State`` of
-an :class:`initlab.models.MLP` has paths ``layers/0/kernel``, ``layers/0/bias``,
-... and a linen tree ``{"params": {"Dense_0": {"kernel": ...}}}`` has
-``params/Dense_0/kernel``. Rules are regular expressions *searched* in the path
-(``re.search``): anchor them (``"^layers/0/"``, ``"kernel$"``) to be precise.
+Paths are those of :mod:`initlab.tree_paths`: a leaf's keys from the root joined
+by ``/`` (``"layers/0/kernel"``; an NNX ``Variable``'s trailing ``.value``
+dropped; a linen tree gives ``params/Dense_0/kernel``). Rules are regular
+expressions *searched* in the path (``re.search``): anchor them
+(``"^layers/0/"``, ``"kernel$"``) to be precise. ``leaf_path`` and ``paths`` are
+importable from here as before.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from initlab._types import InitializerLike, PRNGKey, PyTree
 from initlab.initializers import fans, torch_default_bias
 from initlab.registry import get as _get_initializer
+from initlab.tree_paths import leaf_path, path_key, paths
+
+__all__ = ["leaf_path", "paths", "reinit"]
 
 # Sibling leaf names taken as "the kernel" of a bias, in order of preference.
 _KERNEL_NAMES = ("kernel", "weight", "w")
 _FAN_IN_FROM_SIBLING = "torch_default_bias"
-
-
-def _key_text(entry: Any) -> str:
-    for attr in ("key", "idx", "name"):  # DictKey, SequenceKey, GetAttrKey
-        if hasattr(entry, attr):
-            return str(getattr(entry, attr))
-    return str(entry)
-
-
-def leaf_path(path: tuple[Any, ...]) -> str:
-    """The ``/``-joined path of a key path from ``jax.tree_util``.
-
-    Args:
-      path: a key path, as in ``jax.tree_util.tree_flatten_with_path``.
-
-    Returns:
-      e.g. ``"layers/0/kernel"``; an NNX ``Variable``'s trailing ``.value``
-      attribute is dropped.
-
-    Example:
-      >>> [leaf_path(p) for p, _ in
-      ...  jax.tree_util.tree_flatten_with_path({"a": [1, 2]})[0]]
-      ['a/0', 'a/1']
-    """
-    entries = list(path)
-    if entries and isinstance(entries[-1], jax.tree_util.GetAttrKey):
-        if entries[-1].name == "value":
-            entries = entries[:-1]
-    return "/".join(_key_text(e) for e in entries)
-
-
-def paths(params: PyTree) -> list[str]:
-    """Every leaf path of ``params``, in tree order (what rules match against).
-
-    Example:
-      >>> paths({"params": {"Dense_0": {"bias": b, "kernel": w}}})
-      ['params/Dense_0/bias', 'params/Dense_0/kernel']
-    """
-    flat, _ = jax.tree_util.tree_flatten_with_path(params)
-    return [leaf_path(p) for p, _ in flat]
 
 
 def _rule_list(rules: Any) -> list[tuple[str, Any]]:
@@ -136,11 +96,6 @@ def _sibling_fan_in(path: str, leaves: Mapping[str, Any]) -> int:
     )
 
 
-def _path_key(key: PRNGKey, path: str) -> PRNGKey:
-    # crc32, not hash(): Python salts str hashes per process.
-    return jax.random.fold_in(key, np.uint32(zlib.crc32(path.encode("utf-8"))))
-
-
 def reinit(
     params: PyTree,
     rules: Mapping[str, InitializerLike] | Iterable[tuple[str, InitializerLike]],
@@ -151,8 +106,9 @@ def reinit(
     For each leaf, the first rule whose pattern is found in its path (see the
     module docstring for the path format) gives the initializer; the leaf is
     redrawn with its own shape and dtype and the key
-    ``jax.random.fold_in(key, crc32(path))``, so a leaf's values depend only on
-    ``key``, its path, shape, dtype and initializer, never on the other rules.
+    ``initlab.tree_paths.path_key(key, path)`` (``fold_in(key, crc32(path))``),
+    so a leaf's values depend only on ``key``, its path, shape, dtype and
+    initializer, never on the other rules.
     Leaves no rule matches are returned as they are (the same objects).
 
     ``torch_default_bias`` needs its kernel's fan-in: given by name
@@ -204,7 +160,7 @@ def reinit(
                         resolved[i] = _get_initializer(init)
                     fn = resolved[i]
                 shape, dtype = jnp.shape(leaf), jnp.result_type(leaf)
-                new = fn(_path_key(key, path), shape, dtype)
+                new = fn(path_key(key, path), shape, dtype)
                 if new.shape != shape or new.dtype != dtype:
                     raise ValueError(
                         f"reinit: the initializer of rule {pattern!r} returned "

@@ -115,12 +115,40 @@ def test_16_bit_dtypes(name, dtype):
     assert bool(jnp.all(jnp.isfinite(x)))
 
 
+# Hyper-parameters and shapes whose values float32 cannot hold exactly (the
+# defaults give only 0 and 1 there); dirac, zeros and ones hold only 0 and 1.
+X64_CASES = {
+    "constant": ({"value": 0.1}, (16, 8)),
+    "identity": ({"gain": 0.1}, (16, 8)),
+    "zero_init": ({}, (8, 16)),  # in < out: 2^{-3/2} H_4
+}
+ONLY_ZEROS_AND_ONES = {"zeros", "ones", "dirac"}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_float64_under_x64(name):
-    shape = example_shape(name)
+    args, shape = X64_CASES.get(name, (ARGS.get(name, {}), example_shape(name)))
+    init = initlab.get({"name": name, **args})
+    key = jax.random.key(0)
+    f32 = init(key, shape, jnp.float32)
     with jax.enable_x64(True):
-        x = make(name)(jax.random.key(0), shape, jnp.float64)
+        x = init(key, shape, jnp.float64)
+        np.testing.assert_array_equal(x, init(key, shape, jnp.float64))
+        # float32 is the same draw whether x64 is on or off.
+        np.testing.assert_array_equal(init(key, shape, jnp.float32), f32)
     assert x.dtype == jnp.float64
+    x = np.asarray(x)
+    assert np.all(np.isfinite(x))
+    if name in ONLY_ZEROS_AND_ONES:
+        return
+    # Drawn with float64 precision, not drawn in float32 and upcast: then every
+    # value would be a float32 number. A float64 draw is one with probability
+    # ~2^-29 per entry, so random entries must (nearly) all be off float32.
+    nonzero = x[x != 0]
+    off_float32 = nonzero != nonzero.astype(np.float32).astype(np.float64)
+    assert off_float32.any(), name
+    if name not in DETERMINISTIC:
+        assert off_float32.mean() > 0.99, (name, off_float32.mean())
 
 
 def test_dtype_is_part_of_the_draw():

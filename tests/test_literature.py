@@ -33,6 +33,20 @@ def test_zero_init_cases_of_the_paper():
     )
 
 
+def test_zero_init_hadamard_scale_of_the_paper_or_the_notebook():
+    # Paper, Algorithm 1: c = 2^{-(m-1)/2}; the authors' example_mnist.ipynb
+    # divides H by 2^{m/2}. in=3 < out=6: m = 3, so c = 1/2 or 2^{-3/2}.
+    hadamard = scipy.linalg.hadamard(8)[:3, :6]
+    paper = L.zero_init()(KEY, (3, 6))
+    notebook = L.zero_init("notebook")(KEY, (3, 6))
+    np.testing.assert_array_equal(paper, 0.5 * hadamard)
+    np.testing.assert_allclose(notebook, 2**-1.5 * hadamard, rtol=1e-7)
+    np.testing.assert_array_equal(L.zero_init("notebook")(KEY, (6, 3)), np.eye(6, 3))
+    assert initlab.to_config(L.zero_init("notebook"))["hadamard_scale"] == "notebook"
+    with pytest.raises(ValueError, match="hadamard_scale"):
+        L.zero_init("code")
+
+
 @pytest.mark.parametrize("shape", [(16, 16), (40, 24), (24, 40), (5, 100), (1, 3)])
 def test_zero_init_is_full_rank(shape):
     w = np.asarray(L.zero_init()(KEY, shape), np.float64)
@@ -273,11 +287,18 @@ def test_perturbed_noise_per_leaf_from_path():
     params = _pretrained()
     noise = initlab.random_normal(stddev=1.0)
     out = L.perturbed(params, noise, scale=0.1)(KEY)
-    path = "['dense']['kernel']"
-    k = jax.random.fold_in(KEY, zlib.crc32(path.encode()) & 0x7FFFFFFF)
+    # The leaf's key is reinit's: fold_in(key, uint32(crc32("dense/kernel"))).
+    k = jax.random.fold_in(KEY, np.uint32(zlib.crc32(b"dense/kernel")))
     np.testing.assert_allclose(
         out["dense"]["kernel"],
         params["dense"]["kernel"] + 0.1 * noise(k, (3, 4)),
+        rtol=1e-6,
+    )
+    # ... so reinit draws the same noise for that leaf.
+    redrawn = initlab.reinit(params, {"^dense/kernel$": noise}, KEY)["dense"]["kernel"]
+    np.testing.assert_allclose(
+        out["dense"]["kernel"],
+        params["dense"]["kernel"] + 0.1 * redrawn,
         rtol=1e-6,
     )
     assert out["step"] is params["step"]  # integer leaves untouched

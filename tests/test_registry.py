@@ -1,6 +1,8 @@
 """Registry: names, Keras class names and configs, round trips, helpful errors."""
 
+import ast
 import json
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -111,3 +113,99 @@ def test_names_and_register():
         del initlab.registry.FORMULAS["my_uniform_for_test"]
     with pytest.raises(ValueError, match="snake_case"):
         initlab.register("MyInit", my_factory)
+
+
+def test_one_registration_fills_every_table():
+    # The decorator on a factory's definition is the only place it is listed:
+    # from it come the name table, the formula table and both __all__ lists.
+    factories = initlab.registry.REGISTRY
+    assert len(factories) >= 34
+    for name, factory in factories.items():
+        assert initlab.registry.FORMULAS[name], name
+        assert getattr(initlab.initializers, factory.__name__) is factory
+        assert getattr(initlab, factory.__name__) is factory
+        assert factory.__name__ in initlab.initializers.__all__
+        assert factory.__name__ in initlab.__all__
+    for name in initlab.initializers.__all__:  # every export exists
+        assert getattr(initlab, name) is getattr(initlab.initializers, name)
+    assert set(initlab.KERAS_NAMES) <= set(factories)
+
+
+def test_register_as_a_decorator():
+    @initlab.register("my_decorated_for_test", formula="U(±width)")
+    def my_decorated(width: float = 0.2):
+        """U(-width, width)."""
+        return initlab.random_uniform(-width, width)
+
+    def with_config(config: float = 0.1):
+        """A factory whose own argument is called config."""
+        return initlab.constant(config)
+
+    initlab.register("with_config_for_test", with_config)
+    try:
+        assert initlab.registry.REGISTRY["my_decorated_for_test"] is my_decorated
+        assert initlab.registry.FORMULAS["my_decorated_for_test"] == "U(±width)"
+        init = initlab.get({"name": "my_decorated_for_test", "width": 0.5})
+        assert init.config == {"minval": -0.5, "maxval": 0.5}
+        # A user's registration is a name, not a new export of the package.
+        assert "my_decorated" not in initlab.__all__
+        # {"name": ..., "config": ...} is Keras's form unless the factory takes
+        # an argument called config.
+        assert initlab.get({"name": "with_config_for_test", "config": 0.3}).config == {
+            "value": 0.3
+        }
+    finally:
+        for name in ("my_decorated_for_test", "with_config_for_test"):
+            del initlab.registry.REGISTRY[name]
+            del initlab.registry.FORMULAS[name]
+    with pytest.raises(ValueError, match="already"):
+        initlab.register("he_normal", formula="taken")  # before any decoration
+    with pytest.raises(TypeError, match="formula"):
+        initlab.register("fresh_name_for_test", my_decorated, formula=3)
+
+
+def import_graph():
+    """module -> the initlab modules it imports (statically, from the source)."""
+    root = Path(initlab.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = ("initlab", *path.relative_to(root).with_suffix("").parts)
+        name = ".".join(parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                subs = {f"{base}.{a.name}" for a in node.names} & modules.keys()
+                targets |= subs or {base}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        graph[name] = (targets & modules.keys()) - {name}
+    return graph
+
+
+def test_initializers_registry_and_tree_paths_are_in_no_import_cycle():
+    graph = import_graph()
+
+    def reaches(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return seen
+
+    ours = [m for m in graph if m.startswith("initlab.initializers")]
+    ours += ["initlab.registry", "initlab.reinit", "initlab.tree_paths"]
+    for module in ours:
+        assert module not in reaches(module), module
+    # The name table sits below every factory: it imports none of them.
+    assert graph["initlab.initializers.registry"] <= {
+        "initlab._checks", "initlab.initializers._core",
+    }  # fmt: skip

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import numpy as np
 
 from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import get
 
 
 def _resolve(init: Any, what: str, name: str) -> Callable[..., jax.Array]:
@@ -16,9 +16,6 @@ def _resolve(init: Any, what: str, name: str) -> Callable[..., jax.Array]:
     if callable(init):
         return init
     if isinstance(init, str | dict):
-        # Deferred: the registry imports this package (names -> factories).
-        from initlab.registry import get
-
         return get(init)
     raise TypeError(
         f"{name}: {what} must be an initializer such as initlab.he_normal(), a "
@@ -31,16 +28,6 @@ def _describe(init: Callable[..., jax.Array]) -> Any:
     if isinstance(init, InitFn):
         return {"name": init.name, **init.config}
     return init
-
-
-def _int_at_least(value: Any, low: int, what: str, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(
-            f"{name}: {what} must be an int; got {type(value).__name__} {value!r}."
-        )
-    if value < low:
-        raise ValueError(f"{name}: {what} must be >= {low}; got {value}.")
-    return int(value)
 
 
 def _scaled(name: str, config: dict[str, Any], init: Any, scale: float) -> InitFn:

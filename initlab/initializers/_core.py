@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
+from initlab import _checks
 from initlab._types import PRNGKey
 
 # Which dtypes an initializer accepts.
@@ -154,29 +155,9 @@ def real_dtype(dtype: jnp.dtype) -> jnp.dtype:
 
 
 def positive(value: Any, what: str, name: str) -> float:
-    """Checks a hyper-parameter is a finite positive number."""
-    number(value, what, name)
-    if not value > 0:
-        raise ValueError(f"{name}: {what} must be > 0; got {value!r}.")
-    return float(value)
+    """A finite positive number; kept for ``initlab.lsuv`` (use ``_checks.number``).
 
-
-def number(value: Any, what: str, name: str) -> float:
-    """Checks a hyper-parameter is a finite real number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise TypeError(
-            f"{name}: {what} must be a number; got {type(value).__name__} {value!r}."
-        )
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name}: {what} must be finite; got {value!r}.")
-    return float(value)
-
-
-def choice(value: Any, allowed: Sequence[str], what: str, name: str) -> str:
-    """Checks a string option against its allowed values."""
-    if value not in allowed:
-        raise ValueError(
-            f"{name}: unknown {what} {value!r}; allowed: "
-            f"{', '.join(repr(a) for a in allowed)}."
-        )
-    return value
+    Initializers validate with :mod:`initlab._checks` directly; this thin
+    wrapper keeps ``initlab.lsuv``'s import working until it does too.
+    """
+    return _checks.number(value, what, where=name, positive=True)

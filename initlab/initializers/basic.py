@@ -5,16 +5,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from initlab.initializers._core import (
-    REAL,
-    REAL_OR_COMPLEX,
-    InitFn,
-    number,
-    positive,
-    sample_dtype,
-)
+from initlab import _checks
+from initlab.initializers._core import REAL, REAL_OR_COMPLEX, InitFn, sample_dtype
+from initlab.initializers.registry import register
 
 
+@register("zeros", formula="w = 0")
 def zeros() -> InitFn:
     """All zeros: ``w = 0``.
 
@@ -33,6 +29,7 @@ def zeros() -> InitFn:
     )
 
 
+@register("ones", formula="w = 1")
 def ones() -> InitFn:
     """All ones: ``w = 1``. The key is ignored.
 
@@ -47,6 +44,7 @@ def ones() -> InitFn:
     )
 
 
+@register("constant", formula="w = value (value=0.0)")
 def constant(value: float = 0.0) -> InitFn:
     """Every entry equal to ``value`` (Keras ``Constant``, default 0.0).
 
@@ -56,7 +54,7 @@ def constant(value: float = 0.0) -> InitFn:
     Example:
       >>> initlab.constant(0.1)(jax.random.key(0), (2, 2))
     """
-    value = number(value, "value", "constant")
+    value = _checks.number(value, "value", where="constant")
     return InitFn(
         "constant",
         {"value": value},
@@ -65,6 +63,7 @@ def constant(value: float = 0.0) -> InitFn:
     )
 
 
+@register("random_normal", formula="N(mean, stddev²) (mean=0, stddev=0.05)")
 def random_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
     """Normal ``N(mean, stddev^2)``; Keras ``RandomNormal`` defaults (0, 0.05).
 
@@ -79,8 +78,8 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
       Keras ``RandomNormal``; the "small random values" of classic backprop
       (Rumelhart, Hinton & Williams 1986).
     """
-    mean = number(mean, "mean", "random_normal")
-    stddev = positive(stddev, "stddev", "random_normal")
+    mean = _checks.number(mean, "mean", where="random_normal")
+    stddev = _checks.number(stddev, "stddev", where="random_normal", positive=True)
 
     def draw(key, shape, dtype):
         out = mean + stddev * jax.random.normal(key, shape, sample_dtype(dtype))
@@ -89,6 +88,7 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
     return InitFn("random_normal", {"mean": mean, "stddev": stddev}, draw, dtypes=REAL)
 
 
+@register("random_uniform", formula="U(minval, maxval) (minval=-0.05, maxval=0.05)")
 def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> InitFn:
     """Uniform ``U(minval, maxval)``; Keras ``RandomUniform`` defaults (-0.05, 0.05).
 
@@ -102,8 +102,8 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> InitFn:
     References:
       Keras ``RandomUniform``; Rumelhart, Hinton & Williams 1986 (XOR restarts).
     """
-    minval = number(minval, "minval", "random_uniform")
-    maxval = number(maxval, "maxval", "random_uniform")
+    minval = _checks.number(minval, "minval", where="random_uniform")
+    maxval = _checks.number(maxval, "maxval", where="random_uniform")
     if not minval < maxval:
         raise ValueError(
             f"random_uniform: minval must be < maxval; got minval={minval}, "
@@ -119,6 +119,10 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> InitFn:
     )
 
 
+@register(
+    "truncated_normal",
+    formula="N(mean, stddev²) cut at ±2 stddev, not rescaled (mean=0, stddev=0.05)",
+)
 def truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
     """Normal cut at ``mean +- 2 stddev``; Keras ``TruncatedNormal`` (0, 0.05).
 
@@ -136,8 +140,8 @@ def truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
     References:
       Keras ``TruncatedNormal``.
     """
-    mean = number(mean, "mean", "truncated_normal")
-    stddev = positive(stddev, "stddev", "truncated_normal")
+    mean = _checks.number(mean, "mean", where="truncated_normal")
+    stddev = _checks.number(stddev, "stddev", where="truncated_normal", positive=True)
 
     def draw(key, shape, dtype):
         z = jax.random.truncated_normal(key, -2.0, 2.0, shape, sample_dtype(dtype))

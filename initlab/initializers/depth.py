@@ -5,15 +5,18 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from initlab.initializers._compose import _describe, _int_at_least, _resolve, _scaled
-from initlab.initializers._core import InitFn, choice, number, positive
+from initlab import _checks
+from initlab.initializers._compose import _describe, _resolve, _scaled
+from initlab.initializers._core import InitFn
 from initlab.initializers.basic import random_normal
+from initlab.initializers.registry import register
 
 ScheduleKind = Literal["increasing", "decreasing", "constant"]
 SCHEDULE_KINDS = ("increasing", "decreasing", "constant")
 SPACINGS = ("linear", "geometric")
 
 
+@register("depth_scaled", formula="scale · init(key, shape) (init and scale required)")
 def depth_scaled(init: Any, scale: float) -> InitFn:
     """Another initializer's draw multiplied by a constant: ``scale * init(...)``.
 
@@ -43,7 +46,7 @@ def depth_scaled(init: Any, scale: float) -> InitFn:
     """
     name = "depth_scaled"
     base = _resolve(init, "init", name)
-    scale = number(scale, "scale", name)
+    scale = _checks.number(scale, "scale", where=name)
     if scale < 0:
         raise ValueError(
             f"{name}: scale must be >= 0; got {scale}. Flip signs in the base "
@@ -74,11 +77,20 @@ def fixup_scale(num_branches: int, branch_layers: int) -> float:
       Zhang, Dauphin & Ma, "Fixup Initialization: Residual Learning Without
       Normalization", ICLR 2019.
     """
-    num_branches = _int_at_least(num_branches, 1, "num_branches", "fixup_scale")
-    branch_layers = _int_at_least(branch_layers, 2, "branch_layers", "fixup_scale")
+    num_branches = _checks.integer(
+        num_branches, "num_branches", low=1, where="fixup_scale"
+    )
+    branch_layers = _checks.integer(
+        branch_layers, "branch_layers", low=2, where="fixup_scale"
+    )
     return float(num_branches ** (-1.0 / (2 * branch_layers - 2)))
 
 
+@register(
+    "fixup",
+    formula="L^{-1/(2m-2)} · init, L residual branches of m layers (init, "
+    "num_branches required; m=2)",
+)
 def fixup(init: Any, num_branches: int, branch_layers: int = 2) -> InitFn:
     """Fixup: a standard init scaled by ``L^{-1/(2m-2)}`` inside residual branches.
 
@@ -134,10 +146,14 @@ def gpt2_scale(num_blocks: int) -> float:
       Radford et al., "Language Models are Unsupervised Multitask Learners",
       OpenAI 2019.
     """
-    num_blocks = _int_at_least(num_blocks, 1, "num_blocks", "gpt2_scale")
+    num_blocks = _checks.positive_int(num_blocks, "num_blocks", where="gpt2_scale")
     return 1.0 / math.sqrt(2 * num_blocks)
 
 
+@register(
+    "gpt2_residual",
+    formula="init / √(2L), L blocks (init=N(0, 0.02²); num_blocks required)",
+)
 def gpt2_residual(num_blocks: int, init: Any = None) -> InitFn:
     """GPT-2's residual-projection init: ``init`` scaled by ``1 / sqrt(2 L)``.
 
@@ -201,16 +217,16 @@ def schedule_scale(
       2.0
     """
     name = "depth_schedule"
-    depth = _int_at_least(depth, 1, "depth", name)
-    layer = _int_at_least(layer, 0, "layer", name)
+    depth = _checks.positive_int(depth, "depth", where=name)
+    layer = _checks.integer(layer, "layer", low=0, where=name)
     if layer >= depth:
         raise ValueError(
             f"{name}: layer is 0-based and must be < depth={depth}; got {layer}."
         )
-    kind = choice(kind, SCHEDULE_KINDS, "kind", name)
-    spacing = choice(spacing, SPACINGS, "spacing", name)
-    lo = positive(min_scale, "min_scale", name)
-    hi = positive(max_scale, "max_scale", name)
+    kind = _checks.choice(kind, SCHEDULE_KINDS, "kind", where=name)
+    spacing = _checks.choice(spacing, SPACINGS, "spacing", where=name)
+    lo = _checks.number(min_scale, "min_scale", where=name, positive=True)
+    hi = _checks.number(max_scale, "max_scale", where=name, positive=True)
     if lo > hi:
         raise ValueError(
             f"{name}: min_scale ({lo}) must be <= max_scale ({hi}); for a "
@@ -226,6 +242,11 @@ def schedule_scale(
     return float(math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * t))
 
 
+@register(
+    "depth_schedule",
+    formula="s_l · init, s_l from min_scale to max_scale over depth (increasing, "
+    "0.5, 2.0, geometric; init, layer, depth required)",
+)
 def depth_schedule(
     init: Any,
     layer: int,

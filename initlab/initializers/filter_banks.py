@@ -10,8 +10,10 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from initlab.initializers._compose import _describe, _int_at_least, _resolve
-from initlab.initializers._core import InitFn, number, positive, sample_dtype
+from initlab import _checks
+from initlab.initializers._compose import _describe, _resolve
+from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import register
 
 
 def _dct_matrix(k: int) -> np.ndarray:
@@ -91,9 +93,12 @@ def _conv_check(
 
 def _bank_args(noise, gain, name):
     noise = None if noise is None else _resolve(noise, "noise", name)
-    return noise, number(gain, "gain", name)
+    return noise, _checks.number(gain, "gain", where=name)
 
 
+@register(
+    "dct", formula="orthonormal DCT-II filter bank, low frequency first; conv kernels"
+)
 def dct(noise: Any = None, gain: float = 1.0) -> InitFn:
     """A DCT-II filter bank for a first conv layer, plus optional noise.
 
@@ -141,6 +146,9 @@ def dct(noise: Any = None, gain: float = 1.0) -> InitFn:
     )
 
 
+@register(
+    "haar", formula="orthonormal Haar wavelet filter bank; conv kernels, sizes 2^n"
+)
 def haar(noise: Any = None, gain: float = 1.0) -> InitFn:
     """A Haar wavelet filter bank for a first conv layer, plus optional noise.
 
@@ -191,6 +199,11 @@ def haar(noise: Any = None, gain: float = 1.0) -> InitFn:
     )
 
 
+@register(
+    "gabor",
+    formula="unit-norm Gabor filters, (freq × orientation × phase) bank; 1-/2-D "
+    "conv ((0.125, 0.25), 4, σ=0.56/f, phases (0, π/2))",
+)
 def gabor(
     frequencies: Sequence[float] = (0.125, 0.25),
     num_orientations: int = 4,
@@ -238,15 +251,21 @@ def gabor(
       layers, NeurIPS 2012.
     """
     name = "gabor"
-    freqs = tuple(number(f, "frequency", name) for f in frequencies)
+    freqs = tuple(_checks.number(f, "frequency", where=name) for f in frequencies)
     if not freqs or any(not 0 < f <= 0.5 for f in freqs):
         raise ValueError(
             f"{name}: frequencies must be a non-empty list of cycles per sample in "
             f"(0, 0.5]; got {tuple(frequencies)}."
         )
-    num_orientations = _int_at_least(num_orientations, 1, "num_orientations", name)
-    sig = None if sigma is None else positive(sigma, "sigma", name)
-    phs = tuple(number(p, "phase", name) for p in phases)
+    num_orientations = _checks.positive_int(
+        num_orientations, "num_orientations", where=name
+    )
+    sig = (
+        None
+        if sigma is None
+        else _checks.number(sigma, "sigma", where=name, positive=True)
+    )
+    phs = tuple(_checks.number(p, "phase", where=name) for p in phases)
     if not phs:
         raise ValueError(f"{name}: phases must not be empty; e.g. (0.0, pi/2).")
     noise, gain = _bank_args(noise, gain, name)

@@ -12,9 +12,10 @@ import scipy.integrate
 import scipy.optimize
 import scipy.special
 
-from initlab.initializers._compose import _int_at_least
-from initlab.initializers._core import InitFn, choice, number, positive, sample_dtype
-from initlab.initializers.variance import fans, variance_scaling
+from initlab import _checks
+from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import register
+from initlab.initializers.variance import Axes, layout, variance_scaling
 
 EocActivation = Literal["tanh", "erf"]
 MeanFieldActivation = Literal["tanh", "erf", "relu", "linear"]
@@ -55,14 +56,18 @@ def _gauss(f: Callable[[np.ndarray], np.ndarray], q: float) -> float:
 
 
 def _mf_args(sigma_w, sigma_b, activation, name, allowed=MEAN_FIELD_ACTIVATIONS):
-    sigma_w = number(sigma_w, "sigma_w", name)
-    sigma_b = number(sigma_b, "sigma_b", name)
+    sigma_w = _checks.number(sigma_w, "sigma_w", where=name)
+    sigma_b = _checks.number(sigma_b, "sigma_b", where=name)
     if sigma_w < 0 or sigma_b < 0:
         raise ValueError(
             f"{name}: sigma_w and sigma_b are standard deviations and must be "
             f">= 0; got sigma_w={sigma_w}, sigma_b={sigma_b}."
         )
-    return sigma_w, sigma_b, choice(activation, allowed, "activation", name)
+    return (
+        sigma_w,
+        sigma_b,
+        _checks.choice(activation, allowed, "activation", where=name),
+    )
 
 
 def variance_map(
@@ -100,7 +105,7 @@ def variance_map(
     """
     name = "variance_map"
     sigma_w, sigma_b, activation = _mf_args(sigma_w, sigma_b, activation, name)
-    q = number(q, "q", name)
+    q = _checks.number(q, "q", where=name)
     if q < 0:
         raise ValueError(f"{name}: q is a second moment and must be >= 0; got {q}.")
     if activation == "relu":
@@ -142,9 +147,12 @@ def mean_field_q(
       Propagation", ICLR 2017.
     """
     name = "mean_field_q"
-    depth = _int_at_least(depth, 1, "depth", name)
+    depth = _checks.positive_int(depth, "depth", where=name)
     sigma_w, sigma_b, activation = _mf_args(sigma_w, sigma_b, activation, name)
-    q = sigma_w**2 * positive(q_input, "q_input", name) + sigma_b**2
+    q = (
+        sigma_w**2 * _checks.number(q_input, "q_input", where=name, positive=True)
+        + sigma_b**2
+    )
     out = [q]
     for _ in range(depth - 1):
         q = variance_map(q, sigma_w, sigma_b, activation)
@@ -268,10 +276,17 @@ def critical_sigma_w(sigma_b: float = 0.0, activation: EocActivation = "tanh") -
     return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-13, rtol=1e-13))
 
 
+@register(
+    "edge_of_chaos",
+    formula="N(0, σ_w²/fan_in), σ_w solves χ₁ = 1 (sigma_b=0, tanh)",
+)
 def edge_of_chaos(
     sigma_b: float = 0.0,
     activation: EocActivation = "tanh",
     distribution: Literal["untruncated_normal", "uniform"] = "untruncated_normal",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> InitFn:
     """Kernel init on the edge of chaos: ``N(0, sigma_w^2 / fan_in)``.
 
@@ -285,6 +300,8 @@ def edge_of_chaos(
       distribution: "untruncated_normal" (default; the theory's Gaussian) or
         "uniform" (same variance; mean-field results depend on it only
         through the variance in the wide limit).
+      in_axis, out_axis, batch_axis: layout, each an axis or a sequence of
+        axes, see :func:`initlab.fans`.
 
     Returns:
       ``init(key, shape, dtype)`` for shapes of 2+ axes (fans as in
@@ -303,26 +320,28 @@ def edge_of_chaos(
       Propagation", ICLR 2017.
     """
     name = "edge_of_chaos"
-    distribution = choice(
-        distribution, ("untruncated_normal", "uniform"), "distribution", name
+    distribution = _checks.choice(
+        distribution, ("untruncated_normal", "uniform"), "distribution", where=name
     )
     sigma_w = critical_sigma_w(sigma_b, activation)
-    inner = variance_scaling(sigma_w**2, "fan_in", distribution, _name=name)
+    axes = layout(in_axis, out_axis, batch_axis, name=name)
+    inner = variance_scaling(
+        sigma_w**2, "fan_in", distribution, in_axis, out_axis, batch_axis, _name=name
+    )
 
     def check(shape):
-        try:
-            fans(shape)
-        except ValueError as e:
-            raise ValueError(f"{name}: {e}") from None
+        axes.fans(shape, name)
 
     config = {
         "sigma_b": float(sigma_b),
         "activation": activation,
         "distribution": distribution,
+        **axes.config(),
     }
     return InitFn(name, config, lambda k, s, d: inner(k, s, d), check_shape=check)
 
 
+@register("edge_of_chaos_bias", formula="N(0, σ_b²) (sigma_b=0)")
 def edge_of_chaos_bias(sigma_b: float = 0.0) -> InitFn:
     """Bias init matching :func:`edge_of_chaos`: ``N(0, sigma_b^2)`` (0 -> zeros).
 
@@ -339,7 +358,7 @@ def edge_of_chaos_bias(sigma_b: float = 0.0) -> InitFn:
       Schoenholz et al., "Deep Information Propagation", ICLR 2017.
     """
     name = "edge_of_chaos_bias"
-    sigma_b = number(sigma_b, "sigma_b", name)
+    sigma_b = _checks.number(sigma_b, "sigma_b", where=name)
     if sigma_b < 0:
         raise ValueError(f"{name}: sigma_b must be >= 0; got {sigma_b}.")
 

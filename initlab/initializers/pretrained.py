@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
+from initlab import _checks
 from initlab._types import PRNGKey, PyTree
 from initlab.initializers._compose import _resolve
-from initlab.initializers._core import number
-
-
-def _path_seed(path) -> int:
-    """A stable 31-bit seed from a leaf's path (crc32 of its keystr)."""
-    return zlib.crc32(jax.tree_util.keystr(path).encode()) & 0x7FFFFFFF
+from initlab.tree_paths import map_with_paths, path_key
 
 
 def perturbed(
@@ -25,13 +19,16 @@ def perturbed(
     """Pretrained parameters plus ``scale`` times fresh noise, per leaf.
 
     Returns ``draw(key) -> params'`` with ``params'[leaf] = params[leaf] +
-    scale * noise(fold_in(key, crc32(path)), leaf.shape, leaf.dtype)``. Keys
-    come from the crc32 of each leaf's path (``jax.tree_util.keystr``), so a
-    leaf's noise does not change when other leaves are added, removed or
-    reordered. Leaves that are not floating-point arrays (step counters,
-    masks) are returned unchanged. With ``noise=None`` or ``scale=0`` the
-    returned function gives back ``params`` itself, bit for bit. Vmap ``draw``
-    over keys for many perturbed restarts.
+    scale * noise(path_key(key, path), leaf.shape, leaf.dtype)``, where
+    ``path`` is the leaf's ``/``-joined path and ``path_key`` is
+    :func:`initlab.tree_paths.path_key` (``fold_in(key, crc32(path))``): the
+    key ``initlab.reinit`` draws that leaf with, so ``noise`` gives the same
+    array here and in ``reinit(params, {path: noise}, key)``. A leaf's noise
+    does not change when other leaves are added, removed or reordered. Leaves
+    that are not floating-point arrays (step counters, masks) are returned
+    unchanged. With ``noise=None`` or ``scale=0`` the returned function gives
+    back ``params`` itself, bit for bit. Vmap ``draw`` over keys for many
+    perturbed restarts.
 
     Args:
       params: a pytree of arrays (the pretrained parameters).
@@ -57,7 +54,7 @@ def perturbed(
       Hypothesis", ICML 2020 (perturbing a trained network's weights).
     """
     name = "perturbed"
-    scale = number(scale, "scale", name)
+    scale = _checks.number(scale, "scale", where=name)
     noise_fn = None if noise is None else _resolve(noise, "noise", name)
     if noise_fn is None or scale == 0.0:
         return lambda key: params
@@ -67,9 +64,9 @@ def perturbed(
             dtype = getattr(x, "dtype", None)
             if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
                 return x
-            eps = noise_fn(jax.random.fold_in(key, _path_seed(path)), x.shape, dtype)
+            eps = noise_fn(path_key(key, path), x.shape, dtype)
             return (x + scale * eps).astype(dtype)
 
-        return jax.tree_util.tree_map_with_path(leaf, params)
+        return map_with_paths(leaf, params)
 
     return draw

@@ -7,7 +7,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-from initlab.initializers._core import InitFn, number, positive
+from initlab import _checks
+from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import register
 
 
 def _qr_one(a: jax.Array) -> jax.Array:
@@ -34,21 +36,31 @@ def _qr_haar_vmap(axis_size, in_batched, a):
     return jax.vmap(_qr_one)(a), True
 
 
-def _orthogonal_matrix(key, rows: int, cols: int) -> jax.Array:
-    """A float32 (rows, cols) matrix with orthonormal columns (rows >= cols) or rows."""
+def _orthogonal_matrix(key, rows: int, cols: int, dtype) -> jax.Array:
+    """A (rows, cols) matrix with orthonormal columns (rows >= cols) or rows.
+
+    Drawn and factorised in ``dtype`` (float32 or float64: there is no 16-bit QR).
+    """
     transpose = rows < cols
     n, m = (cols, rows) if transpose else (rows, cols)
-    q = _qr_haar(jax.random.normal(key, (n, m), jnp.float32))
+    q = _qr_haar(jax.random.normal(key, (n, m), dtype))
     return q.T if transpose else q
 
 
+@register(
+    "orthogonal",
+    formula="gain · Q, Q from QR of a Gaussian, sign(diag R) fixed (gain=1)",
+)
 def orthogonal(gain: float = 1.0, column_axis: int = -1) -> InitFn:
     """A (semi-)orthogonal matrix times ``gain``: ``W^T W = gain^2 I`` (or ``W W^T``).
 
     QR of a standard Gaussian matrix with the columns multiplied by
     ``sign(diag(R))``. Shapes with more than 2 axes are flattened to
     ``(prod(other axes), shape[column_axis])``. 16-bit dtypes are computed in
-    float32 (there is no 16-bit QR) and cast.
+    float32 (there is no 16-bit QR) and cast; float64 (under x64) is drawn and
+    factorised in float64. With ``column_axis=-1`` the draw is Keras's
+    ``Orthogonal`` (the same Gaussian, QR and sign fix): the key
+    ``jnp.array([seed, 0], jnp.uint32)`` gives Keras's values for ``seed``.
 
     Args:
       gain: positive multiplier (Keras default 1.0).
@@ -65,9 +77,8 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> InitFn:
       learning in deep linear neural networks", ICLR 2014.
     """
     name = "orthogonal"
-    gain = positive(gain, "gain", name)
-    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
-        raise TypeError(f"{name}: column_axis must be an int; got {column_axis!r}.")
+    gain = _checks.number(gain, "gain", where=name, positive=True)
+    column_axis = _checks.integer(column_axis, "column_axis", where=name)
 
     def check(shape):
         if len(shape) < 2:
@@ -83,7 +94,7 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> InitFn:
     def draw(key, shape, dtype):
         cols = shape[column_axis]
         rows = math.prod(shape) // cols
-        q = _orthogonal_matrix(key, rows, cols) * gain
+        q = _orthogonal_matrix(key, rows, cols, sample_dtype(dtype)) * gain
         rest = tuple(d for a, d in enumerate(shape) if a != column_axis % len(shape))
         q = q.T.reshape((cols, *rest))
         return jnp.moveaxis(q, 0, column_axis).astype(dtype)
@@ -93,6 +104,9 @@ def orthogonal(gain: float = 1.0, column_axis: int = -1) -> InitFn:
     )
 
 
+@register(
+    "identity", formula="gain · I, non-square padded with zeros; 2-D only (gain=1)"
+)
 def identity(gain: float = 1.0) -> InitFn:
     """``gain * I`` for a 2-D shape; a non-square shape pads with zeros (Keras).
 
@@ -109,7 +123,7 @@ def identity(gain: float = 1.0) -> InitFn:
       Keras ``Identity``; Le, Jaitly & Hinton, "A Simple Way to Initialize
       Recurrent Networks of Rectified Linear Units", 2015.
     """
-    gain = number(gain, "gain", "identity")
+    gain = _checks.number(gain, "gain", where="identity")
 
     def check(shape):
         if len(shape) != 2:
@@ -119,11 +133,16 @@ def identity(gain: float = 1.0) -> InitFn:
             )
 
     def draw(key, shape, dtype):
-        return (gain * jnp.eye(shape[0], shape[1], dtype=jnp.float32)).astype(dtype)
+        eye = jnp.eye(shape[0], shape[1], dtype=sample_dtype(dtype))
+        return (gain * eye).astype(dtype)
 
     return InitFn("identity", {"gain": gain}, draw, check_shape=check)
 
 
+@register(
+    "dirac",
+    formula="identity convolution: 1 at the centre tap of channel i→i (groups=1)",
+)
 def dirac(groups: int = 1) -> InitFn:
     """Identity convolution kernel (PyTorch ``dirac_``) in Flax's (k..., in, out).
 
@@ -145,8 +164,7 @@ def dirac(groups: int = 1) -> InitFn:
     References:
       PyTorch ``torch.nn.init.dirac_``; Zagoruyko & Komodakis, "DiracNets", 2017.
     """
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"dirac: groups must be a positive int; got {groups!r}.")
+    groups = _checks.positive_int(groups, "groups", where="dirac")
 
     def check(shape):
         if not 2 <= len(shape) <= 5:
@@ -173,6 +191,11 @@ def dirac(groups: int = 1) -> InitFn:
     return InitFn("dirac", {"groups": groups}, draw, check_shape=check)
 
 
+@register(
+    "delta_orthogonal",
+    formula="orthogonal (in,out) matrix at the centre tap, zeros elsewhere; 3-5-D, "
+    "in ≤ out (scale=1)",
+)
 def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> InitFn:
     """Delta-orthogonal conv kernel: an orthogonal (in, out) matrix at the centre.
 
@@ -196,7 +219,7 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> InitFn:
       Train 10,000-Layer Vanilla Convolutional Neural Networks", ICML 2018.
     """
     name = "delta_orthogonal"
-    scale = positive(scale, "scale", name)
+    scale = _checks.number(scale, "scale", where=name, positive=True)
     ortho = orthogonal(scale, column_axis)
 
     def check(shape):
@@ -220,6 +243,11 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> InitFn:
     )
 
 
+@register(
+    "sparse",
+    formula="N(0, stddev²) with ⌈sparsity·out⌉ zeros per row (stddev=0.01; "
+    "sparsity required)",
+)
 def sparse(sparsity: float, stddev: float = 0.01) -> InitFn:
     """Sparse normal weights (PyTorch ``sparse_``) in Flax's (in, out) layout.
 
@@ -242,13 +270,13 @@ def sparse(sparsity: float, stddev: float = 0.01) -> InitFn:
       Martens, "Deep learning via Hessian-free optimization", ICML 2010.
     """
     name = "sparse"
-    sparsity = number(sparsity, "sparsity", name)
+    sparsity = _checks.number(sparsity, "sparsity", where=name)
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(
             f"{name}: sparsity must be in [0, 1) (the fraction of zeros per row); "
             f"got {sparsity}."
         )
-    stddev = positive(stddev, "stddev", name)
+    stddev = _checks.number(stddev, "stddev", where=name, positive=True)
 
     def check(shape):
         if len(shape) != 2:
@@ -258,11 +286,11 @@ def sparse(sparsity: float, stddev: float = 0.01) -> InitFn:
         rows, cols = shape
         num_zeros = math.ceil(sparsity * cols)
         k_values, k_mask = jax.random.split(key)
-        values = jax.random.normal(k_values, shape, jnp.float32) * stddev
+        values = jax.random.normal(k_values, shape, sample_dtype(dtype)) * stddev
         # Rank of a uniform draw along each row: a uniform random permutation.
-        ranks = jnp.argsort(
-            jnp.argsort(jax.random.uniform(k_mask, shape), axis=1), axis=1
-        )
+        # float32 whatever the dtype or x64, so the zeros sit where they sit.
+        u = jax.random.uniform(k_mask, shape, jnp.float32)
+        ranks = jnp.argsort(jnp.argsort(u, axis=1), axis=1)
         return jnp.where(ranks < num_zeros, 0.0, values).astype(dtype)
 
     return InitFn(

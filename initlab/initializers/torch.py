@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from typing import Literal
 
 import jax
+import numpy as np
 
-from initlab.initializers._core import InitFn, choice, number, positive, sample_dtype
-from initlab.initializers.variance import _fans, check_layout
+from initlab import _checks
+from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import register
+from initlab.initializers.variance import Axes, fans, layout
 
 NONLINEARITIES = (
     "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -39,13 +42,19 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
       PyTorch ``torch.nn.init.calculate_gain``; selu 3/4 follows PyTorch (not
       self-normalizing theory, which wants 1).
     """
-    nonlinearity = choice(nonlinearity, NONLINEARITIES, "nonlinearity", "gain")
+    nonlinearity = _checks.choice(
+        nonlinearity, NONLINEARITIES, "nonlinearity", where="gain"
+    )
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else number(param, "param (slope)", "gain")
+        slope = (
+            0.01
+            if param is None
+            else _checks.number(param, "param (slope)", where="gain")
+        )
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -55,21 +64,20 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
 def _fan_uniform_or_normal(
     name, std_of, distribution, in_axis, out_axis, batch_axis, config
 ):
-    batch_axis = check_layout(in_axis, out_axis, batch_axis, name)
+    axes = layout(in_axis, out_axis, batch_axis, name=name)
 
     def check(shape):
-        _fans(shape, in_axis, out_axis, batch_axis, name)
+        axes.fans(shape, name)
 
     def draw(key, shape, dtype):
-        std = std_of(*_fans(shape, in_axis, out_axis, batch_axis, name))
+        std = std_of(*axes.fans(shape, name))
         sdt = sample_dtype(dtype)
         if distribution == "uniform":
             bound = math.sqrt(3.0) * std
             return jax.random.uniform(key, shape, sdt, -bound, bound).astype(dtype)
         return (std * jax.random.normal(key, shape, sdt)).astype(dtype)
 
-    config = dict(config, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    return InitFn(name, config, draw, check_shape=check)
+    return InitFn(name, dict(config, **axes.config()), draw, check_shape=check)
 
 
 def _kaiming(
@@ -82,8 +90,8 @@ def _kaiming(
     out_axis,
     batch_axis,
 ):
-    negative_slope = number(negative_slope, "negative_slope", name)
-    mode = choice(mode, ("fan_in", "fan_out"), "mode", name)
+    negative_slope = _checks.number(negative_slope, "negative_slope", where=name)
+    mode = _checks.choice(mode, ("fan_in", "fan_out"), "mode", where=name)
     g = gain(nonlinearity, negative_slope)
 
     def std_of(fan_in, fan_out):
@@ -95,13 +103,18 @@ def _kaiming(
     )
 
 
+@register(
+    "kaiming_uniform",
+    formula="U(±gain·√(3/fan)), gain=gain(nonlinearity, slope) "
+    "(leaky_relu, slope=0, fan_in; PyTorch)",
+)
 def kaiming_uniform(
     negative_slope: float = 0.0,
     mode: Literal["fan_in", "fan_out"] = "fan_in",
     nonlinearity: str = "leaky_relu",
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> InitFn:
     """PyTorch's ``kaiming_uniform_``: U(-b, b), ``b = gain * sqrt(3 / fan)``.
 
@@ -113,7 +126,8 @@ def kaiming_uniform(
       negative_slope: leaky ReLU slope (PyTorch ``a``, default 0).
       mode: "fan_in" (default) or "fan_out".
       nonlinearity: a name accepted by :func:`gain` (default "leaky_relu").
-      in_axis, out_axis, batch_axis: layout, see :func:`fans`.
+      in_axis, out_axis, batch_axis: layout, each an axis or a sequence of
+        axes, see :func:`fans`.
 
     Example:
       >>> nnx.Linear(64, 32, kernel_init=initlab.kaiming_uniform(
@@ -134,18 +148,25 @@ def kaiming_uniform(
     )
 
 
+@register(
+    "kaiming_normal",
+    formula="N(0, gain²/fan), untruncated (leaky_relu, slope=0, fan_in; PyTorch)",
+)
 def kaiming_normal(
     negative_slope: float = 0.0,
     mode: Literal["fan_in", "fan_out"] = "fan_in",
     nonlinearity: str = "leaky_relu",
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> InitFn:
     """PyTorch's ``kaiming_normal_``: ``N(0, gain^2 / fan)``, *untruncated*.
 
-    Differs from Keras's ``he_normal``, which truncates at 2 std (with the
-    variance corrected). Arguments as :func:`kaiming_uniform`.
+    A deliberate difference: with the defaults this has the variance of
+    ``he_normal`` (``2 / fan_in``) but not its distribution, since
+    ``he_normal`` is Keras's (and JAX's) normal truncated at 2 std with the
+    variance corrected, while PyTorch never truncates. Arguments as
+    :func:`kaiming_uniform`.
 
     Example:
       >>> w = initlab.kaiming_normal(mode="fan_out")(jax.random.key(0), (3, 3, 8, 16))
@@ -166,7 +187,7 @@ def kaiming_normal(
 
 
 def _xavier(name, distribution, gain_, in_axis, out_axis, batch_axis):
-    gain_ = positive(gain_, "gain", name)
+    gain_ = _checks.number(gain_, "gain", where=name, positive=True)
 
     def std_of(fan_in, fan_out):
         return gain_ * math.sqrt(2.0 / (fan_in + fan_out))
@@ -176,15 +197,21 @@ def _xavier(name, distribution, gain_, in_axis, out_axis, batch_axis):
     )
 
 
+@register("xavier_uniform", formula="U(±gain·√(6/(fan_in+fan_out))) (gain=1; PyTorch)")
 def xavier_uniform(
     gain: float = 1.0,
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> InitFn:
     """PyTorch's ``xavier_uniform_``: U(-b, b), ``b = gain sqrt(6/(fan_in+fan_out))``.
 
     With gain 1 it is ``glorot_uniform``.
+
+    Args:
+      gain: positive std multiplier (default 1.0), e.g. ``initlab.gain("tanh")``.
+      in_axis, out_axis, batch_axis: layout, each an axis or a sequence of
+        axes, see :func:`fans`.
 
     Example:
       >>> init = initlab.xavier_uniform(gain=initlab.gain("tanh"))
@@ -196,15 +223,24 @@ def xavier_uniform(
     return _xavier("xavier_uniform", "uniform", gain, in_axis, out_axis, batch_axis)
 
 
+@register(
+    "xavier_normal",
+    formula="N(0, gain²·2/(fan_in+fan_out)), untruncated (gain=1; PyTorch)",
+)
 def xavier_normal(
     gain: float = 1.0,
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> InitFn:
     """PyTorch's ``xavier_normal_``: ``N(0, gain^2 2/(fan_in+fan_out))``, untruncated.
 
     Keras's ``glorot_normal`` truncates; this does not.
+
+    Args:
+      gain: positive std multiplier (default 1.0).
+      in_axis, out_axis, batch_axis: layout, each an axis or a sequence of
+        axes, see :func:`fans`.
 
     Example:
       >>> w = initlab.xavier_normal()(jax.random.key(0), (8, 4))
@@ -215,14 +251,19 @@ def xavier_normal(
     return _xavier("xavier_normal", "normal", gain, in_axis, out_axis, batch_axis)
 
 
+@register("torch_default", formula="U(±1/√fan_in) (PyTorch Linear/Conv default)")
 def torch_default(
-    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] = ()
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = ()
 ) -> InitFn:
     """PyTorch's default Linear/Conv weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
     PyTorch calls ``kaiming_uniform_(w, a=sqrt(5))``: gain sqrt(1/3), so the
     bound is ``sqrt(3) * sqrt(1/3) / sqrt(fan_in) = 1 / sqrt(fan_in)``. Pair it
     with :func:`torch_default_bias` for the bias.
+
+    Args:
+      in_axis, out_axis, batch_axis: layout, each an axis or a sequence of
+        axes, see :func:`fans`.
 
     Example:
       >>> layer = nnx.Linear(64, 32, kernel_init=initlab.torch_default(),
@@ -241,6 +282,11 @@ def torch_default(
     )
 
 
+@register(
+    "torch_default_bias",
+    formula="U(±1/√fan_in of the kernel) (PyTorch default bias; needs fan_in or "
+    "kernel_shape)",
+)
 def torch_default_bias(
     fan_in: int | None = None, kernel_shape: Sequence[int] | None = None
 ) -> InitFn:
@@ -273,10 +319,17 @@ def torch_default_bias(
             "torch_default_bias(fan_in=64) for nnx.Linear(64, ...)."
         )
     if kernel_shape is not None:
-        fan_in = _fans(kernel_shape, -2, -1, (), name)[0]
-        kernel_shape = tuple(int(d) for d in kernel_shape)
-    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 1:
+        try:
+            fan_in = fans(kernel_shape)[0]
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name}: kernel_shape: {err}") from None
+    if (
+        isinstance(fan_in, bool)
+        or not isinstance(fan_in, int | np.integer)
+        or fan_in < 1
+    ):
         raise ValueError(f"{name}: fan_in must be a positive int; got {fan_in!r}.")
+    fan_in = int(fan_in)
     bound = 1.0 / math.sqrt(fan_in)
 
     def draw(key, shape, dtype):

@@ -4,70 +4,192 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from initlab import _checks
 from initlab.initializers._core import (
     REAL_OR_COMPLEX,
     InitFn,
     check_shape,
-    choice,
-    positive,
     real_dtype,
     sample_dtype,
 )
+from initlab.initializers.registry import register
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform"]
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
+# An axis or several: Einsum / attention kernels such as (in, heads, head_dim).
+Axes = int | Sequence[int]
+
 # Std of a standard normal truncated to (-2, 2): scipy.stats.truncnorm(-2, 2).std().
 TRUNCATED_STD = 0.87962566103423978
 
 
-def _axes(
-    ndim: int, in_axis: int, out_axis: int, batch_axis: Sequence[int], name: str
-) -> tuple[int, int, tuple[int, ...]]:
-    def norm(axis: int, what: str) -> int:
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"{name}: {what} must be an int; got {axis!r}.")
+def _axes_arg(
+    value: Any, what: str, name: str, *, empty_ok: bool = False
+) -> int | tuple[int, ...]:
+    """An int as an int, a sequence of ints as a tuple; anything else raises."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        axes = tuple(
+            _checks.integer(a, f"every axis in {what}", where=name) for a in value
+        )
+        if not axes and not empty_ok:
+            raise ValueError(
+                f"{name}: {what} must name at least one axis; got {value!r}."
+            )
+        return axes
+    raise TypeError(
+        f"{name}: {what} must be an int or a sequence of ints such as (0, 1); "
+        f"got {type(value).__name__} {value!r:.60}."
+    )
+
+
+def _as_tuple(axes: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (axes,) if isinstance(axes, int) else axes
+
+
+def _resolve_axes(spec: int | tuple[int, ...], ndim: int, what: str, name: str):
+    out = []
+    for axis in (spec,) if isinstance(spec, int) else spec:
         if not -ndim <= axis < ndim:
             raise ValueError(
-                f"{name}: {what}={axis} is out of range for a {ndim}-D shape."
+                f"{name}: {what}={spec} is out of range for a {ndim}-D shape."
             )
-        return axis % ndim
+        out.append(axis % ndim)
+    return tuple(out)
 
-    i, o = norm(in_axis, "in_axis"), norm(out_axis, "out_axis")
-    b = tuple(norm(a, "batch_axis") for a in batch_axis)
-    if i == o or i in b or o in b or len(set(b)) != len(b):
-        raise ValueError(
-            f"{name}: in_axis ({in_axis}), out_axis ({out_axis}) and batch_axis "
-            f"({tuple(batch_axis)}) must name different axes."
+
+class Layout(NamedTuple):
+    """Which axes of a weight hold its inputs, outputs and independent batches.
+
+    JAX's spelling (``in_axis``, ``out_axis``, ``batch_axis``): every axis none
+    of them names is a receptive-field axis and counts in both fans. Keras's
+    spelling (``input_axes`` and ``output_axes``, both given): every other axis
+    counts for neither fan. Made by :func:`layout`; see :func:`fans`.
+    """
+
+    in_axis: int | tuple[int, ...] = -2
+    out_axis: int | tuple[int, ...] = -1
+    batch_axis: tuple[int, ...] = ()
+    input_axes: tuple[int, ...] | None = None
+    output_axes: tuple[int, ...] | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The hyper-parameters as given (Keras's axes only when set)."""
+        out: dict[str, Any] = dict(
+            in_axis=self.in_axis, out_axis=self.out_axis, batch_axis=self.batch_axis
         )
-    return i, o, b
+        if self.input_axes is not None:
+            out.update(input_axes=self.input_axes, output_axes=self.output_axes)
+        return out
+
+    def fans(self, shape: Sequence[int], name: str) -> tuple[int, int]:
+        """``(fan_in, fan_out)`` of a weight of ``shape``, or a teaching error."""
+        shape = check_shape(shape, name)
+        if len(shape) < 2:
+            raise ValueError(
+                f"{name}: cannot compute fan-in and fan-out of a {len(shape)}-D "
+                f"shape {shape}; fan-based initializers need at least 2 axes (in, "
+                "out). For a bias vector use initlab.zeros() or "
+                "initlab.torch_default_bias."
+            )
+        ndim = len(shape)
+        keras = self.input_axes is not None
+        if keras:
+            words = "input_axes", "output_axes"
+            ins = _resolve_axes(self.input_axes, ndim, words[0], name)
+            outs = _resolve_axes(self.output_axes, ndim, words[1], name)
+            batch: tuple[int, ...] = ()
+        else:
+            words = "in_axis", "out_axis"
+            ins = _resolve_axes(self.in_axis, ndim, words[0], name)
+            outs = _resolve_axes(self.out_axis, ndim, words[1], name)
+            batch = _resolve_axes(self.batch_axis, ndim, "batch_axis", name)
+        named = ins + outs + batch
+        if len(set(named)) != len(named):
+            given = (
+                f"input_axes ({self.input_axes}) and output_axes ({self.output_axes})"
+                if keras
+                else f"in_axis ({self.in_axis}), out_axis ({self.out_axis}) and "
+                f"batch_axis ({self.batch_axis})"
+            )
+            raise ValueError(
+                f"{name}: {given} must name different axes (each once) of the "
+                f"{ndim}-D shape {shape}."
+            )
+        fan_in = math.prod(shape[a] for a in ins)
+        fan_out = math.prod(shape[a] for a in outs)
+        if not keras:
+            receptive = math.prod(d for a, d in enumerate(shape) if a not in named)
+            fan_in, fan_out = fan_in * receptive, fan_out * receptive
+        return fan_in, fan_out
+
+
+def layout(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+    *,
+    name: str,
+) -> Layout:
+    """Checks the layout hyper-parameters' types; ranges are checked per shape."""
+    in_axis = _axes_arg(in_axis, "in_axis", name)
+    out_axis = _axes_arg(out_axis, "out_axis", name)
+    batch_axis = _as_tuple(_axes_arg(batch_axis, "batch_axis", name, empty_ok=True))
+    if (input_axes is None) != (output_axes is None):
+        raise ValueError(
+            f"{name}: give both input_axes and output_axes (Keras's spelling; "
+            f"Keras ignores one alone) or neither; got input_axes={input_axes!r}, "
+            f"output_axes={output_axes!r}."
+        )
+    if input_axes is not None:
+        if (in_axis, out_axis, batch_axis) != (-2, -1, ()):
+            raise ValueError(
+                f"{name}: give either Keras's input_axes/output_axes or "
+                "in_axis/out_axis/batch_axis, not both; got "
+                f"input_axes={input_axes!r}, output_axes={output_axes!r} and "
+                f"in_axis={in_axis!r}, out_axis={out_axis!r}, "
+                f"batch_axis={batch_axis!r}."
+            )
+        input_axes = _as_tuple(_axes_arg(input_axes, "input_axes", name))
+        output_axes = _as_tuple(_axes_arg(output_axes, "output_axes", name))
+    return Layout(in_axis, out_axis, batch_axis, input_axes, output_axes)
 
 
 def fans(
     shape: Sequence[int],
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] | int = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
 ) -> tuple[int, int]:
     """Fan-in and fan-out of a weight of ``shape``.
 
-    ``fan_in = shape[in_axis] * receptive``, ``fan_out = shape[out_axis] *
-    receptive``, where ``receptive`` is the product of every other axis except
-    the batch axes. The default layout is Flax's: Dense ``(in, out)``, Conv
-    ``(k..., in, out)``.
+    ``fan_in = prod(shape[in_axis]) * receptive``, ``fan_out =
+    prod(shape[out_axis]) * receptive``, where ``receptive`` is the product of
+    every axis that is neither an input, an output nor a batch axis: the same
+    fans as ``jax.nn.initializers`` (``_compute_fans``). The default layout is
+    Flax's: Dense ``(in, out)``, Conv ``(k..., in, out)``. Each of the three
+    may be one axis or a sequence of axes, for kernels whose inputs or outputs
+    span several axes: an ``nnx.Einsum`` kernel ``"ndh"`` of
+    ``"btd,ndh->btnh"`` has ``in_axis=1, out_axis=(0, 2)``.
 
     Args:
       shape: weight shape, at least 2-D.
-      in_axis: axis of the inputs (default -2).
-      out_axis: axis of the outputs (default -1).
-      batch_axis: axes that hold independent weights (excluded from the fans).
+      in_axis: axis or axes of the inputs (default -2).
+      out_axis: axis or axes of the outputs (default -1).
+      batch_axis: axis or axes that hold independent weights (excluded from
+        the fans; default none).
 
     Returns:
       ``(fan_in, fan_out)`` as Python ints.
@@ -75,44 +197,18 @@ def fans(
     Raises:
       ValueError: a shape with fewer than 2 axes (a bias has no fan: use
         ``zeros()`` or give a 2-D shape), or axes out of range or repeated.
+      TypeError: an axis that is not an int.
 
     Example:
       >>> initlab.fans((3, 3, 16, 32))
       (144, 288)
+      >>> initlab.fans((8, 64, 16), in_axis=1, out_axis=(0, 2))
+      (64, 128)
     """
-    return _fans(shape, in_axis, out_axis, batch_axis, "fans")
+    return layout(in_axis, out_axis, batch_axis, name="fans").fans(shape, "fans")
 
 
-def _fans(shape, in_axis, out_axis, batch_axis, name: str) -> tuple[int, int]:
-    shape = check_shape(shape, name)
-    if isinstance(batch_axis, int):
-        batch_axis = (batch_axis,)
-    if len(shape) < 2:
-        raise ValueError(
-            f"{name}: cannot compute fan-in and fan-out of a {len(shape)}-D shape "
-            f"{shape}; fan-based initializers need at least 2 axes (in, out). "
-            "For a bias vector use initlab.zeros() or initlab.torch_default_bias."
-        )
-    i, o, b = _axes(len(shape), in_axis, out_axis, batch_axis, name)
-    receptive = math.prod(d for a, d in enumerate(shape) if a not in (i, o, *b))
-    return shape[i] * receptive, shape[o] * receptive
-
-
-def check_layout(in_axis, out_axis, batch_axis, name: str) -> tuple[int, ...]:
-    """Checks the layout hyper-parameters' types; ranges are checked per shape."""
-    if isinstance(batch_axis, int):
-        batch_axis = (batch_axis,)
-    batch_axis = tuple(batch_axis)
-    for what, axis in [("in_axis", in_axis), ("out_axis", out_axis)] + [
-        ("batch_axis", a) for a in batch_axis
-    ]:
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"{name}: {what} must be an int; got {axis!r}.")
-    return batch_axis
-
-
-def _fan(shape, mode, in_axis, out_axis, batch_axis, name) -> float:
-    fan_in, fan_out = _fans(shape, in_axis, out_axis, batch_axis, name)
+def _fan(fan_in: int, fan_out: int, mode: str) -> float:
     return {
         "fan_in": fan_in,
         "fan_out": fan_out,
@@ -148,13 +244,20 @@ def _draw_complex(key, shape, dtype, variance, distribution):
     return jax.lax.complex(re, im).astype(dtype)
 
 
+@register(
+    "variance_scaling",
+    formula="Var = scale/fan; uniform b=√(3·scale/fan); truncated std "
+    "√(scale/fan)/0.8796 (scale=1, fan_in, truncated_normal)",
+)
 def variance_scaling(
     scale: float = 1.0,
     mode: Mode = "fan_in",
     distribution: Distribution = "truncated_normal",
-    in_axis: int = -2,
-    out_axis: int = -1,
-    batch_axis: Sequence[int] = (),
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
     *,
     _name: str = "variance_scaling",
 ) -> InitFn:
@@ -168,19 +271,34 @@ def variance_scaling(
     is exactly ``scale / fan``. Complex dtypes: real and imaginary parts each
     carry half the variance (uniform: uniform on a disc).
 
+    The real draws are those of ``jax.nn.initializers.variance_scaling`` (same
+    sampler, same bits from the key, same fans for every layout, axis sequences
+    included); the scalar factor is rounded once in float64 instead of in the
+    dtype, so values agree to a few ulps. Keras's ``VarianceScaling`` draws the
+    same way: with the key ``jnp.array([seed, 0], jnp.uint32)`` the values are
+    Keras's for ``seed``. Unlike Keras, a 1-D shape is refused (Keras takes
+    fan_in = fan_out = its length) rather than guessed.
+
     Args:
       scale: positive variance multiplier (default 1.0).
       mode: "fan_in" (default), "fan_out", "fan_avg" or "fan_geo_avg".
       distribution: "truncated_normal" (default), "untruncated_normal" or
         "uniform". Keras's word "normal" means truncated; ``initlab.get`` maps it.
-      in_axis, out_axis, batch_axis: layout, see :func:`fans`.
+      in_axis, out_axis, batch_axis: layout (JAX's spelling; each an axis or a
+        sequence of axes), see :func:`fans`.
+      input_axes, output_axes: Keras's spelling, both or neither: ``fan_in =
+        prod(shape[input_axes])``, ``fan_out = prod(shape[output_axes])``, and
+        every other axis counts for neither fan (Keras's ``compute_fans``).
+        Not together with a non-default in_axis/out_axis/batch_axis.
 
     Returns:
       A pure ``init(key, shape, dtype=float32)``.
 
     Raises:
-      ValueError: non-positive scale, unknown mode or distribution (when called);
-        a shape with fewer than 2 axes (when ``init`` is called).
+      ValueError: non-positive scale, unknown mode or distribution, a lone
+        input_axes or output_axes (when called); a shape with fewer than 2
+        axes, or axes out of range or repeated (when ``init`` is called).
+      TypeError: an axis that is not an int.
 
     Example:
       >>> init = initlab.variance_scaling(2.0, "fan_in", "uniform")
@@ -191,47 +309,53 @@ def variance_scaling(
       AISTATS 2010; LeCun et al., "Efficient BackProp", 1998.
     """
     name = _name
-    scale = positive(scale, "scale", name)
-    mode = choice(mode, MODES, "mode", name)
-    distribution = choice(distribution, DISTRIBUTIONS, "distribution", name)
-    batch_axis = check_layout(in_axis, out_axis, batch_axis, name)
+    scale = _checks.number(scale, "scale", where=name, positive=True)
+    mode = _checks.choice(mode, MODES, "mode", where=name)
+    distribution = _checks.choice(
+        distribution, DISTRIBUTIONS, "distribution", where=name
+    )
+    axes = layout(in_axis, out_axis, batch_axis, input_axes, output_axes, name=name)
 
     def check(shape):
-        _fans(shape, in_axis, out_axis, batch_axis, name)
+        axes.fans(shape, name)
 
     def draw(key, shape, dtype):
-        variance = scale / _fan(shape, mode, in_axis, out_axis, batch_axis, name)
+        variance = scale / _fan(*axes.fans(shape, name), mode)
         if jnp.issubdtype(dtype, jnp.complexfloating):
             return _draw_complex(key, shape, dtype, variance, distribution)
         out = _draw_real(key, shape, sample_dtype(dtype), variance, distribution)
         return out.astype(dtype)
 
-    config = dict(
-        scale=scale,
-        mode=mode,
-        distribution=distribution,
-        in_axis=in_axis,
-        out_axis=out_axis,
-        batch_axis=batch_axis,
-    )
+    config = dict(scale=scale, mode=mode, distribution=distribution, **axes.config())
     return InitFn(name, config, draw, dtypes=REAL_OR_COMPLEX, check_shape=check)
 
 
-def _specialise(name, scale, mode, distribution, in_axis, out_axis, batch_axis):
-    init = variance_scaling(
-        scale, mode, distribution, in_axis, out_axis, batch_axis, _name=name
-    )
-    init.config = dict(
-        in_axis=in_axis, out_axis=out_axis, batch_axis=init.config["batch_axis"]
-    )
+def _specialise(name, scale, mode, distribution, axes_args) -> InitFn:
+    init = variance_scaling(scale, mode, distribution, *axes_args, _name=name)
+    init.config = {
+        k: v
+        for k, v in init.config.items()
+        if k not in ("scale", "mode", "distribution")
+    }
     return init
 
 
-def lecun_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("lecun_uniform", formula="U(±√(3/fan_in))")
+def lecun_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """LeCun uniform: U(-b, b), ``b = sqrt(3 / fan_in)`` (variance 1/fan_in).
 
     The variance that keeps a linear (or SELU) layer's output variance equal to
-    its input's. Args: layout, see :func:`fans`.
+    its input's.
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
       >>> nnx.Linear(64, 32, kernel_init=initlab.lecun_uniform(), rngs=nnx.Rngs(0))
@@ -240,15 +364,30 @@ def lecun_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitF
       LeCun, Bottou, Orr & Müller, "Efficient BackProp", 1998.
     """
     return _specialise(
-        "lecun_uniform", 1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis
+        "lecun_uniform",
+        1.0,
+        "fan_in",
+        "uniform",
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )
 
 
-def lecun_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("lecun_normal", formula="truncated normal, Var = 1/fan_in")
+def lecun_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """LeCun normal: truncated normal with variance exactly ``1 / fan_in``.
 
     Cut at +-2 std; std ``sqrt(1/fan_in) / 0.8796`` before the cut. Keras's
-    default for SELU networks. Args: layout, see :func:`fans`.
+    default for SELU networks, and Flax's default kernel initializer.
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
       >>> w = initlab.lecun_normal()(jax.random.key(0), (64, 32))
@@ -258,15 +397,30 @@ def lecun_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn
       Neural Networks", NeurIPS 2017.
     """
     return _specialise(
-        "lecun_normal", 1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis
+        "lecun_normal",
+        1.0,
+        "fan_in",
+        "truncated_normal",
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )
 
 
-def glorot_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("glorot_uniform", formula="U(±√(6/(fan_in+fan_out))) (Keras default kernel)")
+def glorot_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """Glorot (Xavier) uniform: U(-b, b), ``b = sqrt(6 / (fan_in + fan_out))``.
 
     Keras's default kernel initializer. Variance ``2 / (fan_in + fan_out)``
-    balances the forward and backward signal. Args: layout, see :func:`fans`.
+    balances the forward and backward signal.
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
       >>> nnx.Linear(64, 32, kernel_init=initlab.glorot_uniform(), rngs=nnx.Rngs(0))
@@ -276,18 +430,33 @@ def glorot_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> Init
       neural networks", AISTATS 2010.
     """
     return _specialise(
-        "glorot_uniform", 1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis
+        "glorot_uniform",
+        1.0,
+        "fan_avg",
+        "uniform",
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )
 
 
-def glorot_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("glorot_normal", formula="truncated normal, Var = 2/(fan_in+fan_out)")
+def glorot_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """Glorot (Xavier) normal: truncated normal, variance ``2/(fan_in+fan_out)``.
 
     Keras semantics: cut at +-2 std with the variance corrected to be exact.
-    (``xavier_normal`` is PyTorch's untruncated version.) Args: layout.
+    (``xavier_normal`` is PyTorch's untruncated version.)
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
-      >>> w = initlab.glorot_normal()(jax.random.key(0), (64, 32))
+      >>> w = initlab.glorot_normal(in_axis=(0, 1))(jax.random.key(0), (8, 64, 32))
 
     References:
       Glorot & Bengio, AISTATS 2010.
@@ -297,16 +466,25 @@ def glorot_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitF
         1.0,
         "fan_avg",
         "truncated_normal",
-        in_axis,
-        out_axis,
-        batch_axis,
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )
 
 
-def he_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("he_uniform", formula="U(±√(6/fan_in))")
+def he_uniform(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """He uniform: U(-b, b), ``b = sqrt(6 / fan_in)`` (variance 2/fan_in).
 
-    Keeps the second moment constant through ReLU layers. Args: layout.
+    Keeps the second moment constant through ReLU layers.
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
       >>> nnx.Linear(64, 32, kernel_init=initlab.he_uniform(), rngs=nnx.Rngs(0))
@@ -315,15 +493,32 @@ def he_uniform(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
       He, Zhang, Ren & Sun, "Delving Deep into Rectifiers", ICCV 2015.
     """
     return _specialise(
-        "he_uniform", 2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis
+        "he_uniform",
+        2.0,
+        "fan_in",
+        "uniform",
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )
 
 
-def he_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
+@register("he_normal", formula="truncated normal, Var = 2/fan_in")
+def he_normal(
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> InitFn:
     """He normal: truncated normal with variance exactly ``2 / fan_in``.
 
-    Keras semantics (truncated, corrected); ``kaiming_normal`` is PyTorch's
-    untruncated version. Args: layout, see :func:`fans`.
+    Keras semantics (truncated at 2 std, variance corrected), as Keras's
+    ``HeNormal`` and ``jax.nn.initializers.he_normal``. Deliberately not
+    PyTorch's: ``kaiming_normal`` is PyTorch's *untruncated* normal with the
+    same variance.
+
+    Args:
+      in_axis, out_axis, batch_axis, input_axes, output_axes: layout, as
+        :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
       >>> w = initlab.he_normal()(jax.random.key(0), (3, 3, 16, 32))
@@ -332,5 +527,9 @@ def he_normal(in_axis: int = -2, out_axis: int = -1, batch_axis=()) -> InitFn:
       He et al., ICCV 2015.
     """
     return _specialise(
-        "he_normal", 2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis
+        "he_normal",
+        2.0,
+        "fan_in",
+        "truncated_normal",
+        (in_axis, out_axis, batch_axis, input_axes, output_axes),
     )

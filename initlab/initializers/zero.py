@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
+from initlab import _checks
 from initlab.initializers._core import InitFn, sample_dtype
+from initlab.initializers.registry import register
+
+HADAMARD_SCALES = ("paper", "notebook")
 
 
-def _zero_matrix(n_in: int, n_out: int) -> np.ndarray:
+def _zero_matrix(n_in: int, n_out: int, hadamard_scale: str) -> np.ndarray:
     """ZerO's (in, out) matrix: the transpose of the paper's (out, in) W."""
     if n_in >= n_out:
         # in == out: identity; in > out: partial identity I* (first out inputs).
         return np.eye(n_in, n_out)
-    # Expanding layer: c * I* H_m I*, m = ceil(log2(out)), c = 2^{-(m-1)/2}.
+    # Expanding layer: c * I* H_m I*, m = ceil(log2(out)). The paper's
+    # Algorithm 1 has c = 2^{-(m-1)/2}; the authors' example_mnist.ipynb
+    # divides by 2^{m/2}.
     m = math.ceil(math.log2(n_out))
+    c = 2.0 ** (-(m - 1) / 2) if hadamard_scale == "paper" else 2.0 ** (-m / 2)
     hadamard = scipy.linalg.hadamard(2**m).astype(np.float64)
     # H_m is symmetric, so the paper's (out, in) block transposed is H[:in, :out].
-    return 2.0 ** (-(m - 1) / 2) * hadamard[:n_in, :n_out]
+    return c * hadamard[:n_in, :n_out]
 
 
-def zero_init() -> InitFn:
+@register(
+    "zero_init",
+    formula="ZerO: I (in=out), partial I (in>out), 2^{-(m-1)/2}·H_m[:in,:out] "
+    "(in<out, m=⌈log2 out⌉; 2^{-m/2} with hadamard_scale='notebook'); conv: "
+    "centre tap; deterministic",
+)
+def zero_init(hadamard_scale: Literal["paper", "notebook"] = "paper") -> InitFn:
     """ZerO: a deterministic full-rank init built from zeros, ones and Hadamards.
 
     For a dense kernel in Flax's (in, out) layout (the transpose of the
@@ -35,6 +49,12 @@ def zero_init() -> InitFn:
       Hadamard matrix (entries +-1), ``m = ceil(log2(out))`` and
       ``c = 2^{-(m-1)/2}``; i.e. ``w = c * H_m[:in, :out]``.
 
+    A known discrepancy, offered both ways: ``c = 2^{-(m-1)/2}`` is the
+    paper's Algorithm 1 (the default, ``hadamard_scale="paper"``); the
+    authors' example notebook (``example_mnist.ipynb``) divides ``H_m`` by
+    ``2^{m/2}`` instead, a factor ``sqrt(2)`` smaller
+    (``hadamard_scale="notebook"``).
+
     Every case has rank ``min(in, out)``. A convolution kernel ``(k..., in,
     out)`` gets that matrix at the centre tap (``k // 2`` on every spatial
     axis) and zeros elsewhere. The key is ignored: every restart starts from
@@ -43,11 +63,16 @@ def zero_init() -> InitFn:
     layer of each branch) should be zero, as in the paper's Algorithm 1.
     Registered as ``"zero_init"`` (not to be confused with ``zeros``).
 
+    Args:
+      hadamard_scale: "paper" (default, ``2^{-(m-1)/2}``) or "notebook"
+        (``2^{-m/2}``, the authors' code).
+
     Returns:
       ``init(key, shape, dtype)`` for 2- to 5-D shapes.
 
     Raises:
-      ValueError: a shape with fewer than 2 or more than 5 axes (when called).
+      ValueError: an unknown hadamard_scale; a shape with fewer than 2 or more
+        than 5 axes (when called).
 
     Example:
       >>> w = initlab.zero_init()(jax.random.key(0), (64, 128))  # Hadamard block
@@ -59,6 +84,9 @@ def zero_init() -> InitFn:
       Networks with only Zeros and Ones", TMLR 2022 (arXiv:2110.12661, 2021).
     """
     name = "zero_init"
+    hadamard_scale = _checks.choice(
+        hadamard_scale, HADAMARD_SCALES, "hadamard_scale", where=name
+    )
 
     def check(shape):
         if not 2 <= len(shape) <= 5:
@@ -70,7 +98,7 @@ def zero_init() -> InitFn:
     def draw(key, shape, dtype):
         *spatial, n_in, n_out = shape
         w = np.zeros(shape, np.float64)
-        w[tuple(k // 2 for k in spatial)] = _zero_matrix(n_in, n_out)
+        w[tuple(k // 2 for k in spatial)] = _zero_matrix(n_in, n_out, hadamard_scale)
         return jnp.asarray(w, sample_dtype(dtype)).astype(dtype)
 
-    return InitFn(name, {}, draw, check_shape=check)
+    return InitFn(name, {"hadamard_scale": hadamard_scale}, draw, check_shape=check)
