@@ -73,7 +73,9 @@ def positive_int(value: Any, what: str, *, where: str = "") -> int:
     """An int >= 1 (see :func:`integer`)."""
     value = integer(value, what, where=where)
     if value < 1:
-        raise ValueError(f"{_prefix(where)}{what} must be a positive int; got {value}.")
+        raise ValueError(
+            f"{_prefix(where)}{what} must be a positive int (>= 1); got {value}."
+        )
     return value
 
 

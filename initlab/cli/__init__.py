@@ -20,12 +20,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import inspect
-import json
 import os
 import sys
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -35,6 +34,7 @@ from initlab.cli.options import (
     UsageError,
     add_options,
     config_options,
+    flag_name,
     function_options,
     parse_bool,
     parse_float,
@@ -75,8 +75,12 @@ def _build_parser() -> _Parser:
 # ----- initlab run ---------------------------------------------------------------
 
 
-def _all_options(task_name: str | None) -> dict[str, Option]:
-    """Every option any study could take, plus the task's (for config files)."""
+def _all_options() -> dict[str, Option]:
+    """Every option any study could take: what a config file may set.
+
+    (A task's options go inside its table: ``task = {name = "digits",
+    test_size = 0.2}``.)
+    """
     from initlab import experiments
     from initlab.engine import TrainConfig
 
@@ -86,27 +90,30 @@ def _all_options(task_name: str | None) -> dict[str, Option]:
             options.setdefault(o.name, o)
     options["quiet"] = Option("quiet", ("--quiet",), parse_bool, True, "")
     options["small"] = Option("small", ("--small",), parse_bool, True, "")
-    for o in _task_options(task_name, set(options)):
-        options[o.name] = o
     return options
 
 
 def _task_options(task_name: Any, taken: set[str]) -> list[Option]:
     """The options of a built-in task as flags (``--test-size``); ``--task-seed``
-    where a name is taken by a training option."""
+    where a name is taken by a training option. Each Option's ``name`` is its
+    dest, prefixed ``task:`` so it folds back into the task spec."""
     from initlab.tasks import TASKS
 
     if not isinstance(task_name, str) or task_name not in TASKS:
         return []
     fn = TASKS[task_name]
-    names = list(inspect.signature(fn).parameters)
     out = []
-    for opt in function_options(fn, names):
-        name = f"task_{opt.name}" if opt.name in taken else opt.name
-        flag = "--" + name.replace("_", "-")
-        help_text = f"task {task_name}: {opt.help}"
-        out.append(Option(name, (flag,), opt.parse, opt.switch, help_text))
+    for opt in function_options(fn, list(inspect.signature(fn).parameters)):
+        flag = f"task_{opt.name}" if opt.name in taken else opt.name
+        out.append(dataclasses.replace(
+            opt, name=f"{_TASK_PREFIX}{opt.name}", flags=(flag_name(flag),),
+            help=f"task {task_name}: {opt.help}",
+        ))  # fmt: skip
     return out
+
+
+# Task options travel as "task:<parameter>" until they join the task spec.
+_TASK_PREFIX = "task:"
 
 
 def _run_parser(study_name: str, task_name: Any) -> tuple[_Parser, dict[str, Option]]:
@@ -157,8 +164,7 @@ def _run(argv: list[str]) -> int:
     known, _ = pre.parse_known_args(argv[1:] if study else argv)
     from_file: dict[str, Any] = {}
     if known.config is not None:
-        task_name = known.task or _peek_task(known.config)
-        from_file = read_config(known.config, _all_options(task_name))
+        from_file = read_config(known.config, _all_options())
     study = study or from_file.pop("study", None) or "zoo"
     from_file.pop("study", None)
     if study not in experiments.STUDIES:
@@ -179,7 +185,7 @@ def _run(argv: list[str]) -> int:
     out = options.pop("out", None)
     if out is None:
         out = Path("initlab-runs") / (f"{study}-small" if small else study)
-    _fold_task_options(options, table, task_name)
+    _fold_task_options(options, task_name)
     experiments.check_options(study, small=small, **options)  # before JAX starts
     _start_devices(options.get("devices"))
     if not quiet:
@@ -207,46 +213,28 @@ def _flatten(values: list) -> list:
     return [x for v in values for x in (v if isinstance(v, list) else [v])]
 
 
-def _peek_task(path: Path) -> Any:
-    """The task named in a config file, to know which task options it may set."""
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix.lower() == ".json" else (
-            tomllib.loads(text)
-        )  # fmt: skip
-    except (OSError, ValueError):
-        return None  # read_config reports the problem
-    return data.get("task") if isinstance(data, dict) else None
-
-
 def _default_task(study: str) -> Any:
     from initlab import experiments
 
     return experiments.STUDIES[study].defaults(False, {}).get("task")
 
 
-def _fold_task_options(options: dict[str, Any], table: Mapping[str, Option],
-                       task_name: Any) -> None:  # fmt: skip
+def _fold_task_options(options: dict[str, Any], task_name: Any) -> None:
     """``--test-size 0.2`` -> ``task={"name": "digits", "test_size": 0.2}``."""
-    prefix = f"task {task_name}: "
     given = {
-        name: options.pop(name)
+        name.removeprefix(_TASK_PREFIX): options.pop(name)
         for name in list(options)
-        if name in table and table[name].help.startswith(prefix)
+        if name.startswith(_TASK_PREFIX)
     }
-    if not given:
-        return
-    task = options.get("task", task_name)
-    spec = dict(task) if isinstance(task, Mapping) else {"name": task}
-    for name, value in given.items():
-        spec[name.removeprefix("task_") if name.startswith("task_") and
-             name.removeprefix("task_") not in spec else name] = value  # fmt: skip
-    options["task"] = spec
+    if given:
+        task = options.get("task", task_name)
+        spec = dict(task) if isinstance(task, Mapping) else {"name": task}
+        options["task"] = {**spec, **given}
 
 
 def _read_config(path: Path) -> dict[str, Any]:
     """Options from a TOML or JSON file, keyed by option names (parsed)."""
-    return read_config(path, _all_options(_peek_task(path)))
+    return read_config(path, _all_options())
 
 
 def _start_devices(devices: Any) -> None:

@@ -132,7 +132,8 @@ class Option:
     shown: bool = True
 
 
-def _flag(name: str) -> str:
+def flag_name(name: str) -> str:
+    """``num_restarts`` -> ``--num-restarts``."""
     return "--" + name.replace("_", "-")
 
 
@@ -147,7 +148,7 @@ def config_options(config_cls: type, shown: Sequence[str]) -> list[Option]:
         if repeat:
             parse = _initializers
         out.append(Option(
-            field.name, (_flag(field.name), *FLAG_ALIASES.get(field.name, ())),
+            field.name, (flag_name(field.name), *FLAG_ALIASES.get(field.name, ())),
             parse, switch, docs.get(field.name, ""), repeat,
             shown=field.name in shown,
         ))  # fmt: skip
@@ -176,7 +177,7 @@ def function_options(
     for name in names:
         annotation = hints.get(name, type(params[name].default))
         parse, switch = _parser_for(annotation)
-        out.append(Option(name, (_flag(prefix + name),), parse, switch,
+        out.append(Option(name, (flag_name(prefix + name),), parse, switch,
                           docs.get(name, "")))  # fmt: skip
     return out
 
