@@ -139,10 +139,7 @@ def _write_depth_report(out: Path, sweep: pd.DataFrame, table: pd.DataFrame,
         fig, _ = plots.plot_layer_stats(layer_stats, "second_moment", logy=True)
         name = f"second_moment_{act}.png"
         fig.suptitle(f"{act}, depth {deepest}: second moment per layer (median)")
-        fig.savefig(figures / name, dpi=100, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        plots.save_figure(fig, figures / name)
         lines += [f"![{act}](figures/{name})", ""]
     (out / "report.md").write_text("\n".join(lines))
 

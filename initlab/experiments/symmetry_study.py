@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from initlab import diagnostics
+from initlab import diagnostics, tree_paths
 from initlab.engine import TrainConfig, train
 from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _fmt, _run_settings, _settings_text
@@ -21,17 +21,11 @@ from initlab.report import write_report
 
 def _layers(params: Any) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """(name, kernel, bias) per layer of a params tree with a leading restart axis."""
-    import jax
-
-    groups: dict[str, dict[str, np.ndarray]] = {}
-    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
-        keys = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k))))
-                for k in path]  # fmt: skip
-        keys = [k for k in keys if k != "value"]
-        if keys and keys[-1] in ("kernel", "bias"):
-            groups.setdefault("/".join(keys[:-1]), {})[keys[-1]] = np.asarray(leaf)
-    return [(name, g["kernel"], g.get("bias")) for name, g in groups.items()
-            if "kernel" in g]  # fmt: skip
+    return [
+        (layer.path, np.asarray(layer.kernel),
+         None if layer.bias is None else np.asarray(layer.bias))
+        for layer in tree_paths.layers(params)
+    ]  # fmt: skip
 
 
 def count_distinct_units(params: Any, tol: float = 1e-6) -> dict[str, np.ndarray]:

@@ -14,7 +14,8 @@ from initlab.engine import TrainConfig, train
 from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _fmt, _run_settings, _settings_text
 from initlab.experiments.study import Study
-from initlab.report import default_metric, seed_grid, variance_split, write_report
+from initlab.report import default_metric, write_report
+from initlab.stats import seed_grid, variance_split
 
 
 def variance(
