@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +177,9 @@ class Outcomes:
     def select(self, rows: np.ndarray) -> Outcomes:
         """The outcomes of a subset of restarts (boolean mask or indices).
 
-        Params are dropped (select from ``initial_params`` yourself).
+        Params are dropped (select from ``initial_params`` yourself); the
+        metadata says it is a selection (``"selection"``: rows kept), so a saved
+        selection is not mistaken for the whole run.
         """
         rows = np.asarray(rows)
         take = lambda a: np.asarray(a)[rows]  # noqa: E731
@@ -182,6 +187,10 @@ class Outcomes:
         for name in _names(_ROW_DICT):
             changes[name] = {k: take(v) for k, v in getattr(self, name).items()}
         changes.update(dict.fromkeys(_names(_PARAMS)))
+        changes["metadata"] = {
+            **self.metadata,
+            "selection": int(len(changes["restart"])),
+        }
         return dataclasses.replace(self, **changes)
 
     @staticmethod
@@ -281,14 +290,24 @@ class Outcomes:
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), b"initlab": json.dumps(meta, default=str)}
         )
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Outcomes:
-        """Reads what :meth:`save` wrote (a file, or a folder with results.parquet)."""
+    def load(cls, path: str | os.PathLike, *, verify: bool = True) -> Outcomes:
+        """Reads what :meth:`save` wrote (a file, or a folder with results.parquet).
+
+        With ``verify`` (the default) the rows are checked against what the run
+        recorded: every (initializer, restart) of the run exactly once, and,
+        when the file sits in a run folder, the fingerprint of its
+        ``run.json``. A file that fails is refused, never half-read.
+
+        Raises:
+          FileNotFoundError: no such file.
+          ValueError: not an initlab file, unreadable, or rows that do not
+            belong to the run it says it is.
+        """
         import pyarrow.parquet as pq
 
         path = Path(path)
@@ -296,7 +315,14 @@ class Outcomes:
             path = path / "results.parquet"
         if not path.exists():
             raise FileNotFoundError(f"Outcomes.load: no file {path}.")
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except Exception as err:  # noqa: BLE001 - pyarrow raises several kinds
+            raise ValueError(
+                f"Outcomes.load: {path} is not a readable Parquet file "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); it may "
+                "be truncated. Delete it and rerun to recompute it."
+            ) from None
         raw = (table.schema.metadata or {}).get(b"initlab")
         if raw is None:
             raise ValueError(f"Outcomes.load: {path} was not written by initlab.")
@@ -317,7 +343,7 @@ class Outcomes:
             for f in dataclasses.fields(cls)
             if f.metadata["kind"] == _ROWS
         }
-        return cls(
+        out = cls(
             **rows,
             steps=np.asarray(meta["steps"], np.int64),
             curves={m: stack(f"curve:{m}", np.float64) for m in meta["curves"]},
@@ -327,3 +353,57 @@ class Outcomes:
                 k: stack(f"example:{k}", dt) for k, dt in meta["per_example"].items()
             },
         )
+        if verify:
+            _verify(out, path)
+        return out
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A unique temporary path beside ``path``, moved onto it when the block ends.
+
+    Readers see the old file or the new one, never half of one; two writers
+    never share a temporary file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _verify(out: Outcomes, path: Path) -> None:
+    """Rows against the run's own record (see :meth:`Outcomes.load`)."""
+    meta = out.metadata
+    labels = meta.get("initializers")
+    n = meta.get("num_restarts")
+    whole_run = "selection" not in meta and "first_restart" in meta
+    if isinstance(labels, dict) and isinstance(n, int) and whole_run:
+        first = meta["first_restart"]
+        expected = {(str(lab), r) for lab in labels for r in range(first, first + n)}
+        got = list(zip(out.initializer.tolist(), out.restart.tolist(), strict=True))
+        if len(got) != len(set(got)) or set(got) != expected:
+            missing = len(expected - set(got))
+            raise ValueError(
+                f"Outcomes.load: {path} does not hold its run's rows: "
+                f"{len(got)} rows for {len(expected)} (initializer, restart) "
+                f"pairs, {len(got) - len(set(got))} repeated, {missing} missing. "
+                "It was edited or assembled from other runs' chunks; recompute it."
+            )
+    marker = path.parent / "run.json"
+    fingerprint = meta.get("fingerprint")
+    if fingerprint is not None and marker.exists():
+        try:
+            recorded = json.loads(marker.read_text()).get("fingerprint")
+        except (OSError, ValueError):
+            recorded = None
+        if recorded is not None and recorded != fingerprint:
+            raise ValueError(
+                f"Outcomes.load: {path} has fingerprint {fingerprint} but its "
+                f"folder's run.json says {recorded}: the file belongs to another "
+                "run."
+            )

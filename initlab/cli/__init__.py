@@ -344,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # the OS refused a file or folder: one line, not a trace
+        if os.environ.get("INITLAB_DEBUG"):
+            raise
+        where = f" {err.filename}" if err.filename else ""
+        print(f"initlab: error:{where}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, TypeError, KeyError) as err:
         if os.environ.get("INITLAB_DEBUG"):
             raise  # the full traceback, for bugs that look like bad input

@@ -26,12 +26,13 @@ from initlab.tasks import TASKS, Task
 _CODE_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 # Optax optimizers that take the learning rate first and update with
-# (grads, state, params): the ones a named optimizer can be.
+# (grads, state, params): the ones a named optimizer can be. Not offered:
+# polyak_sgd (its update needs the loss value) and noisy_sgd (its noise key
+# lives in the state, so every restart would get the same noise).
 OPTIMIZERS = (
     "adabelief", "adadelta", "adafactor", "adagrad", "adam", "adamax", "adamaxw",
     "adamw", "adan", "amsgrad", "fromage", "lamb", "lars", "lion", "nadam",
-    "nadamw", "noisy_sgd", "novograd", "radam", "rmsprop", "sgd", "sign_sgd", "sm3",
-    "yogi",
+    "nadamw", "novograd", "radam", "rmsprop", "sgd", "sign_sgd", "sm3", "yogi",
 )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -20,10 +21,14 @@ from initlab.engine.devices import _mesh
 from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import restart_seeds
 from initlab.engine.store import (
+    chunk_path,
+    chunk_record,
     fingerprint,
+    load_chunk,
     load_params,
     prepare_out_dir,
     save_params,
+    writer_lock,
 )
 from initlab.outcomes import Outcomes, higher_is_better
 
@@ -94,7 +99,6 @@ def train(
     c = dataclasses.replace(c, devices=n_dev)
     total = len(run.initializers) * c.num_restarts
     padded_chunk = math.ceil(c.chunk_size / n_dev) * n_dev
-    fp = fingerprint(run)
 
     # -- the rows: initializer-major, restart indices first_restart + 0..N-1
     labels = np.repeat(np.asarray(list(run.initializers), dtype=object),
@@ -106,44 +110,48 @@ def train(
     init_seeds, data_seeds = restart_seeds(c.design, restarts, c.grid_data)
 
     out_path = Path(out_dir) if out_dir is not None else None
-    if out_path is not None:
-        prepare_out_dir(out_path, run, fp)
-
     core = TrainCore(run.task, run.model, run.optimizer, c.batch_size, c.steps,
                      c.eval_every)  # fmt: skip
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("restarts"))
     data = jax.device_put(core.data(), replicated)
     runner = ChunkRunner(core, run.initializers, run.bias_inits, padded_chunk)
+    fp = fingerprint(run)
+    if out_path is not None:
+        prepare_out_dir(out_path, run, fp)
 
     n_chunks = math.ceil(total / c.chunk_size)
     parts: list[Outcomes] = []
     bar = _progress(progress, n_chunks * len(runner.segments))
-    try:
-        for i in range(n_chunks):
-            rows = np.arange(i * c.chunk_size, min((i + 1) * c.chunk_size, total))
-            path = out_path / "chunks" / f"chunk-{i:05d}.parquet" if out_path else None
-            if path is not None and path.exists():
-                part = Outcomes.load(path)
-                if c.keep_params:
-                    initial, final = load_params(path, run.model)
-                    part = dataclasses.replace(
-                        part, initial_params=initial, final_params=final
-                    )
+    lock = writer_lock(out_path) if out_path is not None else contextlib.nullcontext()
+    with lock:
+        try:
+            for i in range(n_chunks):
+                rows = np.arange(i * c.chunk_size, min((i + 1) * c.chunk_size, total))
+                path = chunk_path(out_path, i) if out_path else None
+                if path is not None and path.exists():
+                    expected = _rows(labels, restarts, init_seeds, data_seeds, rows)
+                    part = load_chunk(path, fp, i, expected)
+                    if c.keep_params:
+                        initial, final = load_params(path, run.model, fp, len(rows))
+                        part = dataclasses.replace(
+                            part, initial_params=initial, final_params=final
+                        )
+                    parts.append(part)
+                    bar.update(len(runner.segments))
+                    continue
+                part = runner.run(
+                    rows, labels, restarts, init_seeds, data_seeds, c.seed, data,
+                    sharded, c.keep_params, bar,
+                )  # fmt: skip
+                part = dataclasses.replace(part, metadata=chunk_record(fp, i, rows))
+                if path is not None:
+                    if c.keep_params:
+                        save_params(path, part, fp)
+                    part.save(path)  # written last: it marks the chunk finished
                 parts.append(part)
-                bar.update(len(runner.segments))
-                continue
-            part = runner.run(
-                rows, labels, restarts, init_seeds, data_seeds, c.seed, data,
-                sharded, c.keep_params, bar,
-            )  # fmt: skip
-            if path is not None:
-                if c.keep_params:
-                    save_params(path, part)
-                part.save(path)  # written last: it marks the chunk finished
-            parts.append(part)
-    finally:
-        bar.close()
+        finally:
+            bar.close()
 
     result = Outcomes.concatenate(parts)
     steps_to_target = result.steps_to_target
@@ -170,8 +178,20 @@ def train(
         result, steps_to_target=steps_to_target, metadata=metadata
     )
     if out_path is not None:
-        result.save(out_path / "results.parquet")
+        with writer_lock(out_path):
+            result.save(out_path / "results.parquet")
     return result
+
+
+def _rows(labels, restarts, init_seeds, data_seeds, rows) -> Outcomes:
+    """An Outcomes that holds only the coordinates of ``rows`` (to verify a chunk)."""
+    n = len(rows)
+    return Outcomes(
+        initializer=labels[rows], restart=restarts[rows], init_seed=init_seeds[rows],
+        data_seed=data_seeds[rows], steps=np.zeros(0, np.int64), curves={},
+        final={}, diverged=np.zeros(n, bool), diverged_step=np.full(n, -1),
+        steps_to_target=np.full(n, -1),
+    )  # fmt: skip
 
 
 def _as_config(config: Any, initializers: Any, options: dict[str, Any]):

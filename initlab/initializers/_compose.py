@@ -37,4 +37,6 @@ def _scaled(name: str, config: dict[str, Any], init: Any, scale: float) -> InitF
         w = init(key, shape, dtype)
         return (w.astype(sample_dtype(dtype)) * scale).astype(dtype)
 
-    return InitFn(name, config, draw)
+    inner = getattr(init, "_max_abs", None) if isinstance(init, InitFn) else None
+    max_abs = None if inner is None else (lambda shape: abs(scale) * inner(shape))
+    return InitFn(name, config, draw, max_abs=max_abs)

@@ -30,7 +30,8 @@ class InitFn:
     float32 draw rounded; float64 under x64: other bits).
     """
 
-    __slots__ = ("name", "config", "_draw", "_dtypes", "_check_shape", "__weakref__")
+    __slots__ = ("name", "config", "_draw", "_dtypes", "_check_shape", "_max_abs",
+                 "__weakref__")  # fmt: skip
 
     def __init__(
         self,
@@ -40,12 +41,16 @@ class InitFn:
         *,
         dtypes: str = REAL,
         check_shape: Callable[[tuple[int, ...]], None] | None = None,
+        max_abs: Callable[[tuple[int, ...]], float] | None = None,
     ):
         self.name = name
         self.config = dict(config)
         self._draw = draw
         self._dtypes = dtypes
         self._check_shape = check_shape
+        # the largest |value| a draw can plausibly reach for a shape: refused
+        # beyond the dtype's range (an overflow would be a silent inf)
+        self._max_abs = max_abs
 
     def __call__(
         self, key: PRNGKey, shape: Sequence[int], dtype: DTypeLike = jnp.float32
@@ -59,6 +64,15 @@ class InitFn:
             # Zero-size shapes: nothing to draw; fans of an empty axis are
             # meaningless, so we return the empty array instead of dividing by 0.
             return jnp.zeros(shape, dtype)
+        if self._max_abs is not None:
+            reach, largest = self._max_abs(shape), float(jnp.finfo(dtype).max)
+            if not reach <= largest:
+                args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+                raise ValueError(
+                    f"{self.name}({args}) draws values up to about {reach:.3g} for "
+                    f"shape {shape}, beyond {dtype}'s largest {largest:.3g}: they "
+                    "would be inf. Use a smaller scale (or a wider dtype)."
+                )
         return self._draw(key, shape, dtype)
 
     def __repr__(self) -> str:

@@ -9,6 +9,10 @@ from initlab import _checks
 from initlab.initializers._core import REAL, REAL_OR_COMPLEX, InitFn, sample_dtype
 from initlab.initializers.registry import register
 
+# |z| a float32 standard-normal draw can reach: jax.random.normal maps uniform
+# float32 values through erfinv, whose largest finite result is about 5.4.
+NORMAL_REACH = 6.0
+
 
 @register("zeros", formula="w = 0")
 def zeros() -> InitFn:
@@ -60,6 +64,7 @@ def constant(value: float = 0.0) -> InitFn:
         {"value": value},
         lambda key, shape, dtype: jnp.full(shape, value, dtype),
         dtypes=REAL_OR_COMPLEX,
+        max_abs=lambda shape: abs(value),
     )
 
 
@@ -85,7 +90,8 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
         out = mean + stddev * jax.random.normal(key, shape, sample_dtype(dtype))
         return out.astype(dtype)
 
-    return InitFn("random_normal", {"mean": mean, "stddev": stddev}, draw, dtypes=REAL)
+    return InitFn("random_normal", {"mean": mean, "stddev": stddev}, draw, dtypes=REAL,
+                  max_abs=lambda shape: abs(mean) + NORMAL_REACH * stddev)  # fmt: skip
 
 
 @register("random_uniform", formula="U(minval, maxval) (minval=-0.05, maxval=0.05)")
@@ -115,8 +121,9 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> InitFn:
         return out.astype(dtype)
 
     return InitFn(
-        "random_uniform", {"minval": minval, "maxval": maxval}, draw, dtypes=REAL
-    )
+        "random_uniform", {"minval": minval, "maxval": maxval}, draw, dtypes=REAL,
+        max_abs=lambda shape: max(abs(minval), abs(maxval)),
+    )  # fmt: skip
 
 
 @register(
@@ -148,5 +155,6 @@ def truncated_normal(mean: float = 0.0, stddev: float = 0.05) -> InitFn:
         return (mean + stddev * z).astype(dtype)
 
     return InitFn(
-        "truncated_normal", {"mean": mean, "stddev": stddev}, draw, dtypes=REAL
-    )
+        "truncated_normal", {"mean": mean, "stddev": stddev}, draw, dtypes=REAL,
+        max_abs=lambda shape: abs(mean) + 2.0 * stddev,
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from initlab.initializers._core import (
     real_dtype,
     sample_dtype,
 )
+from initlab.initializers.basic import NORMAL_REACH
 from initlab.initializers.registry import register
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
@@ -327,7 +328,13 @@ def variance_scaling(
         return out.astype(dtype)
 
     config = dict(scale=scale, mode=mode, distribution=distribution, **axes.config())
-    return InitFn(name, config, draw, dtypes=REAL_OR_COMPLEX, check_shape=check)
+
+    def max_abs(shape):
+        std = math.sqrt(scale / _fan(*axes.fans(shape, name), mode))
+        return NORMAL_REACH * std  # every distribution stays within 6 std
+
+    return InitFn(name, config, draw, dtypes=REAL_OR_COMPLEX, check_shape=check,
+                  max_abs=max_abs)  # fmt: skip
 
 
 def _specialise(name, scale, mode, distribution, axes_args) -> InitFn:

@@ -65,6 +65,69 @@ class Task:
     defaults: Mapping[str, Any]
     correct: Callable[[jax.Array, jax.Array], jax.Array] | None = None
 
+    def __post_init__(self) -> None:
+        # However a Task is built (make_task, a built-in, dataclasses.replace),
+        # data that would train into NaN or index out of range is refused.
+        _check_task(self)
+
+
+def _check_task(t: Task) -> None:
+    where = f"Task {t.name!r}"
+    if t.kind not in ("classification", "regression"):
+        raise ValueError(
+            f"{where}: kind must be 'classification' or 'regression'; got {t.kind!r}."
+        )
+    for split in ("train", "test"):
+        x, y = getattr(t, f"x_{split}"), getattr(t, f"y_{split}")
+        for name, a in ((f"x_{split}", x), (f"y_{split}", y)):
+            if not isinstance(a, np.ndarray):
+                raise TypeError(
+                    f"{where}: {name} must be a numpy array; got {type(a).__name__}."
+                )
+        if x.ndim < 2 or not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(
+                f"{where}: x_{split} must be float (N, features...); got dtype "
+                f"{x.dtype}, shape {x.shape}."
+            )
+        if len(x) == 0 or len(x) != len(y):
+            raise ValueError(
+                f"{where}: x_{split} has {len(x)} examples and y_{split} {len(y)}; "
+                "they must match and not be empty."
+            )
+        if not np.all(np.isfinite(x)):
+            bad = int(np.sum(~np.isfinite(x)))
+            raise ValueError(f"{where}: x_{split} has {bad} non-finite value(s).")
+        if t.kind == "classification":
+            if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(
+                    f"{where}: y_{split} must be int labels (N,); got dtype "
+                    f"{y.dtype}, shape {y.shape}."
+                )
+            n = t.num_classes
+            if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+                raise ValueError(
+                    f"{where}: num_classes must be an int >= 2; got {n!r}."
+                )
+            if y.min() < 0 or y.max() >= n:
+                raise ValueError(
+                    f"{where}: y_{split} has labels in [{y.min()}, {y.max()}], "
+                    f"outside [0, {n}) for num_classes={n}."
+                )
+        else:
+            if y.ndim != 2 or not np.issubdtype(y.dtype, np.floating):
+                raise ValueError(
+                    f"{where}: regression y_{split} must be float (N, out); got "
+                    f"dtype {y.dtype}, shape {y.shape}."
+                )
+            if not np.all(np.isfinite(y)):
+                bad = int(np.sum(~np.isfinite(y)))
+                raise ValueError(f"{where}: y_{split} has {bad} non-finite value(s).")
+    if t.x_train.shape[1:] != t.x_test.shape[1:]:
+        raise ValueError(
+            f"{where}: x_train and x_test feature shapes differ: "
+            f"{t.x_train.shape[1:]} vs {t.x_test.shape[1:]}."
+        )
+
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a)  # a private copy: cached arrays are shared between calls
