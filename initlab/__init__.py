@@ -18,11 +18,14 @@ from initlab import initializers as _initializers
 from initlab.engine import (
     DESIGNS,
     OPTIMIZERS,
+    DeviceSpec,
+    Plan,
     TrainConfig,
     TrainCore,
     TrainState,
     make_optimizer,
     make_train,
+    plan,
     restart_seeds,
     stream_keys,
     train,
@@ -47,11 +50,12 @@ globals().update({name: getattr(_initializers, name) for name in _initializers._
 
 # The non-initializer public API, then the initializers.
 __all__ = [
-    "DESIGNS", "KERAS_NAMES", "MODELS", "OPTIMIZERS", "Outcomes", "PureModel",
+    "DESIGNS", "DeviceSpec", "KERAS_NAMES", "MODELS", "OPTIMIZERS", "Outcomes",
+    "Plan", "PureModel",
     "TASKS", "Task", "TrainConfig", "TrainCore", "TrainState", "diagnostics",
     "from_nnx", "from_pure", "get", "get_task", "lsuv", "lsuv_model",
     "lsuv_rescale", "make_optimizer", "make_task", "make_train", "models",
-    "names", "plots", "register", "reinit", "report", "restart_seeds", "stats",
+    "names", "plan", "plots", "register", "reinit", "report", "restart_seeds", "stats",
     "stream_keys", "tasks", "to_config", "train", "use_cpu_devices",
     "write_report",
     *_initializers.__all__,

@@ -62,6 +62,8 @@ def _build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.add_parser("run", help="train a study and write its report (initlab run "
                    "[STUDY] --help for its options)", add_help=False)  # fmt: skip
+    sub.add_parser("plan", help="the execution plan of a run (initlab run ... "
+                   "--dry-run)", add_help=False)  # fmt: skip
     sub.add_parser("list", help="initializers, tasks, models, studies, optimizers")
     show = sub.add_parser("show", help="summary of a saved run")
     show.add_argument("dir", type=Path, help="a run folder (or results.parquet)")
@@ -141,6 +143,8 @@ def _run_parser(study_name: str, task_name: Any) -> tuple[_Parser, dict[str, Opt
         Option("quiet", ("--quiet",), parse_bool, True, "no progress bar"),
         Option("small", ("--small",), parse_bool, True,
                "a smoke run: few restarts and steps"),
+        Option("dry_run", ("--dry-run",), parse_bool, True,
+               "print the execution plan and stop (nothing trains)"),
     ]  # fmt: skip
     groups = (
         ("training options (initlab.TrainConfig)", options),
@@ -182,12 +186,26 @@ def _run(argv: list[str]) -> int:
             options[name] = _flatten(value) if table[name].repeat else value
     quiet = bool(options.pop("quiet", False))
     small = bool(options.pop("small", False))
+    dry_run = bool(options.pop("dry_run", False))
     out = options.pop("out", None)
     if out is None:
         out = Path("initlab-runs") / (f"{study}-small" if small else study)
     _fold_task_options(options, task_name)
     experiments.check_options(study, small=small, **options)  # before JAX starts
     _start_devices(options.get("devices"))
+    if experiments.STUDIES[study].uses is None:  # it trains: say how, first
+        import initlab
+
+        config = experiments.STUDIES[study].run_config(small=small, **options)
+        summary = initlab.plan(config).summary()
+        if dry_run:
+            print(summary)
+            return 0
+        if not quiet:
+            print(summary, file=sys.stderr)
+    elif dry_run:
+        print(f"plan: the {study} study trains nothing (diagnostics at init)")
+        return 0
     if not quiet:
         print(f"initlab run {study}: writing to {out}", file=sys.stderr)
     try:
@@ -333,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(argv[1:])
         if argv[:1] == ["run"]:
             return _run(argv[1:])
+        if argv[:1] == ["plan"]:  # initlab plan STUDY ... = run --dry-run
+            return _run([*argv[1:], "--dry-run"])
         parser = _build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -8,6 +8,7 @@ core of :func:`make_train`, vmapped over the whole stack in one compiled loop
 
 Rooms: ``config`` (TrainConfig, the one declaration of every option),
 ``specs`` (what each option accepts: checked, normalised, described),
+``plan`` (the execution plan: devices, chunks, blocks, memory),
 ``build`` (specs -> objects, defaults, checks before compiling), ``core``
 (make_train: the public pure per-restart functions), ``keys`` (two PRNG
 streams per restart), ``devices`` (CPU devices, the mesh), ``execute``
@@ -21,6 +22,7 @@ from initlab.engine.core import TrainCore, TrainState, make_train
 from initlab.engine.devices import use_cpu_devices
 from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import DESIGNS, Design, restart_seeds, stream_keys
+from initlab.engine.plan import DeviceSpec, Plan, plan
 from initlab.engine.specs import (
     OPTIMIZERS,
     describe,
@@ -32,9 +34,10 @@ from initlab.engine.store import fingerprint
 from initlab.engine.train import train
 
 __all__ = [
-    "ChunkRunner", "DESIGNS", "Design", "OPTIMIZERS", "Run", "TrainConfig",
+    "ChunkRunner", "DESIGNS", "Design", "DeviceSpec", "OPTIMIZERS", "Plan", "Run",
+    "TrainConfig",
     "TrainCore", "TrainState", "build_model", "build_task", "describe",
     "fingerprint", "initializer_label", "make_optimizer", "make_train",
-    "normalise_initializers", "resolve", "resolve_initializers", "restart_seeds",
-    "stream_keys", "train", "use_cpu_devices",
+    "normalise_initializers", "plan", "resolve", "resolve_initializers",
+    "restart_seeds", "stream_keys", "train", "use_cpu_devices",
 ]  # fmt: skip

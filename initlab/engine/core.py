@@ -61,6 +61,12 @@ class TrainCore:
       eval_every: steps between evaluations in :meth:`train`.
       kernel_init, bias_init: initializers of :meth:`init` (None: the
         model's own).
+      eval_block: examples per block when evaluating a whole split (the
+        plan's choice: 256 on CPU, the whole split on accelerators).
+      compute_dtype: None (compute in the parameters' dtype) or e.g.
+        "bfloat16": the forward and backward passes run in that dtype on a
+        cast of the float32 master parameters (mixed precision); losses,
+        metrics and updates stay float32. It changes the outcomes.
     """
 
     task: Task
@@ -71,6 +77,8 @@ class TrainCore:
     eval_every: int
     kernel_init: Any = None
     bias_init: Any = None
+    eval_block: int = EVAL_BLOCK
+    compute_dtype: str | None = None
 
     # ----- sizes ---------------------------------------------------------------
 
@@ -126,8 +134,19 @@ class TrainCore:
 
     # ----- training ------------------------------------------------------------
 
+    def apply(self, params: Any, x: jax.Array) -> jax.Array:
+        """The model's outputs, in ``compute_dtype`` when given (float32 out)."""
+        if self.compute_dtype is None:
+            return self.model.apply(params, x)
+        dtype = jnp.dtype(self.compute_dtype)
+        cast = jax.tree.map(
+            lambda p: p.astype(dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p,
+            params,
+        )
+        return self.model.apply(cast, x.astype(dtype)).astype(jnp.float32)
+
     def loss(self, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
-        return self.task.loss(self.model.apply(params, x), y)
+        return self.task.loss(self.apply(params, x), y)
 
     def step(self, state: TrainState, step: jax.Array, data: Data | None = None):
         """One optimizer step (``step`` counts from 0); a diverged restart is frozen."""
@@ -213,28 +232,28 @@ class TrainCore:
     # ----- evaluation ------------------------------------------------------------
 
     def outputs(self, params: Any, x: jax.Array) -> jax.Array:
-        """``apply`` over a whole split, ``EVAL_BLOCK`` examples at a time.
+        """``apply`` over a whole split, ``eval_block`` examples at a time.
 
         Under vmap the hidden activations of a whole split are (restarts x
         examples x width): 0.66 GB per layer for 1024 restarts on digits. A
         ``lax.map`` over blocks of examples (not restarts, so sharding is
         untouched) keeps one block's worth alive; the outputs are the same.
         """
-        n = x.shape[0]
-        if n <= EVAL_BLOCK:
-            return self.model.apply(params, x)
-        blocks = -(-n // EVAL_BLOCK)
-        pad = blocks * EVAL_BLOCK - n
+        n, size = x.shape[0], self.eval_block
+        if n <= size:
+            return self.apply(params, x)
+        blocks = -(-n // size)
+        pad = blocks * size - n
         if pad:  # repeat the last example; its outputs are dropped below
             x = jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)])
         # params ride in the carry, not in a closure: NNX modules that run
         # their own transforms (nnx.RNN's scan) refuse values from an outer trace.
         _, out = jax.lax.scan(
-            lambda p, xb: (p, self.model.apply(p, xb)),
+            lambda p, xb: (p, self.apply(p, xb)),
             params,
-            x.reshape(blocks, EVAL_BLOCK, *x.shape[1:]),
+            x.reshape(blocks, size, *x.shape[1:]),
         )
-        return out.reshape(blocks * EVAL_BLOCK, *out.shape[2:])[:n]
+        return out.reshape(blocks * size, *out.shape[2:])[:n]
 
     def evaluate(self, params: Any, data: Data | None = None) -> dict[str, jax.Array]:
         """Every metric on the full train and test sets ("train_loss", ...)."""
@@ -272,6 +291,7 @@ def make_train(
     eval_every: int | None = None,
     kernel_init: Any = None,
     bias_init: Any = None,
+    compute_dtype: str | None = None,
 ) -> TrainCore:
     """The pure training functions of one restart, to jit/vmap/shard yourself.
 
@@ -292,6 +312,7 @@ def make_train(
         steps).
       kernel_init, bias_init: initializers (names, configs or functions) for
         ``init`` (None: the model's own).
+      compute_dtype: mixed precision (see :class:`TrainCore`); default None.
 
     Returns:
       :class:`TrainCore`.
@@ -319,7 +340,7 @@ def make_train(
         task=task, model=model, optimizer=optimizer, learning_rate=learning_rate,
         batch_size=batch_size, steps=steps, eval_every=eval_every,
         initializers=kernel_init if kernel_init is not None else "glorot_uniform",
-        bias_init=bias_init,
+        bias_init=bias_init, compute_dtype=compute_dtype,
     )  # fmt: skip
     run = resolve(config)
     label = next(iter(run.initializers))
@@ -328,5 +349,5 @@ def make_train(
         task=run.task, model=run.model, optimizer=run.optimizer,
         batch_size=c.batch_size, steps=c.steps, eval_every=c.eval_every,
         kernel_init=run.initializers[label] if kernel_init is not None else None,
-        bias_init=run.bias_inits[label],
+        bias_init=run.bias_inits[label], compute_dtype=c.compute_dtype,
     )  # fmt: skip

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 from typing import Any
 
@@ -21,12 +20,6 @@ from initlab.engine.core import TrainCore
 from initlab.engine.keys import stream_keys
 from initlab.models import PureModel
 from initlab.outcomes import Outcomes
-
-# Bytes of one restart's step intermediates that a block of restarts may hold:
-# measured on a 2-core EPYC, M (digits MLP, ~2 MB per restart-step) ran 1.5x
-# faster one or two restarts at a time than all 128 per device at once, and XOR
-# (~1 KB) ran the same with any block of >= 256 restarts.
-_BLOCK_BYTES = 4 * 2**20
 
 
 def _loop_identity(core: TrainCore) -> TrainCore:
@@ -96,62 +89,23 @@ def _jitted_init(model: PureModel, kernel_init, bias_init):
     return jax.jit(jax.vmap(lambda key: model.init(key, kernel_init, bias_init)))
 
 
-@functools.lru_cache(maxsize=16)
-def _step_bytes(core: TrainCore, tree, leaves: tuple) -> int:
-    """Bytes of one restart's step intermediates (gradient + update).
-
-    Traced on batches of 1 and 2 (not the real batch, so the training step
-    itself is still traced once) and extrapolated linearly to the batch.
-    """
-    from jax.extend.core import jaxprs_in_params
-
-    params = tree.unflatten([jax.ShapeDtypeStruct(s, d) for s, d in leaves])
-
-    def at(b: int) -> int:
-        xs, ys = core.task.x_train, core.task.y_train
-        x = jax.ShapeDtypeStruct((b, *xs.shape[1:]), xs.dtype)
-        y = jax.ShapeDtypeStruct((b, *ys.shape[1:]), ys.dtype)
-        jaxpr = jax.make_jaxpr(jax.value_and_grad(core.loss))(params, x, y)
-        total, todo = 0, [jaxpr.jaxpr]
-        while todo:
-            for eqn in todo.pop().eqns:
-                for var in eqn.outvars:
-                    aval = var.aval
-                    if hasattr(aval, "shape") and hasattr(aval, "dtype"):
-                        total += math.prod(aval.shape) * aval.dtype.itemsize
-                todo.extend(
-                    getattr(j, "jaxpr", j) for j in jaxprs_in_params(eqn.params)
-                )
-        return total
-
-    one, two = at(1), at(2)
-    param_bytes = sum(math.prod(s) * np.dtype(d).itemsize for s, d in leaves)
-    # grads, updates and new params, each the size of the params
-    return one + (core.batch_size - 1) * (two - one) + 3 * param_bytes
-
-
 class ChunkRunner:
     """Trains chunks of (initializer, restart) rows with the run's compiled loop."""
 
-    def __init__(self, core: TrainCore, inits, bias_inits, padded_chunk: int):
+    def __init__(self, core: TrainCore, inits, bias_inits, padded_chunk: int,
+                 restart_block: int | None = None):  # fmt: skip
         self.core = _loop_identity(core)
         self.model = core.model
         self.inits = inits
         self.bias_inits = bias_inits
         self.segments = segments(core.steps, core.eval_every)
         self.padded_chunk = padded_chunk
+        self.restart_block = restart_block  # the plan's (None: whole stack)
         self.first_segment_s = 0.0  # compile + first segment, first chunk only
         self._start, self._evaluate, self._correct = _jitted(self.core)
 
     def _init_fn(self, label):
         return _jitted_init(self.model, self.inits[label], self.bias_inits[label])
-
-    def _restart_block(self, state, per_group: int) -> int | None:
-        """Restarts per block for :func:`_segment_fn` (None: the whole stack)."""
-        leaves, tree = jax.tree.flatten(state.params)
-        shapes = tuple((x.shape[1:], np.dtype(x.dtype)) for x in leaves)
-        block = max(1, _BLOCK_BYTES // max(_step_bytes(self.core, tree, shapes), 1))
-        return None if block >= per_group else int(block)
 
     def run(self, rows, labels, restarts, init_seeds, data_seeds, seed, data,
             sharded, keep_params, bar) -> Outcomes:  # fmt: skip
@@ -186,7 +140,7 @@ class ChunkRunner:
         steps = [0]
         first_call = self.first_segment_s == 0.0
         groups = sharded.mesh.devices.size
-        block = self._restart_block(state, self.padded_chunk // groups)
+        block = self.restart_block
         for first, length in self.segments:
             fn = _jitted_segment(self.core, length, groups, block)
             state, metrics = fn(state, jnp.int32(first), data)

@@ -20,6 +20,7 @@ from initlab.engine.core import TrainCore
 from initlab.engine.devices import _mesh
 from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import restart_seeds
+from initlab.engine.plan import DeviceSpec, plan_run
 from initlab.engine.store import (
     chunk_path,
     chunk_record,
@@ -96,7 +97,10 @@ def train(
     c = run.config
     mesh = _mesh(c.devices)
     n_dev = mesh.devices.size
-    c = dataclasses.replace(c, devices=n_dev)
+    the_plan = plan_run(run, DeviceSpec.detect(list(mesh.devices.flat)),
+                        chunk_given=config.chunk_size is not None)  # fmt: skip
+    c = dataclasses.replace(c, devices=n_dev, chunk_size=the_plan.chunk_size)
+    run = dataclasses.replace(run, config=c)
     total = len(run.initializers) * c.num_restarts
     padded_chunk = math.ceil(c.chunk_size / n_dev) * n_dev
 
@@ -111,11 +115,13 @@ def train(
 
     out_path = Path(out_dir) if out_dir is not None else None
     core = TrainCore(run.task, run.model, run.optimizer, c.batch_size, c.steps,
-                     c.eval_every)  # fmt: skip
+                     c.eval_every, eval_block=the_plan.eval_block,
+                     compute_dtype=c.compute_dtype)  # fmt: skip
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("restarts"))
     data = jax.device_put(core.data(), replicated)
-    runner = ChunkRunner(core, run.initializers, run.bias_inits, padded_chunk)
+    runner = ChunkRunner(core, run.initializers, run.bias_inits, padded_chunk,
+                         the_plan.restart_block)  # fmt: skip
     fp = fingerprint(run)
     if out_path is not None:
         prepare_out_dir(out_path, run, fp)
@@ -169,6 +175,7 @@ def train(
         "higher_is_better": {k: higher_is_better(k) for k in result.final},
         "versions": _versions(),
         "devices": [str(x) for x in mesh.devices.flat],
+        "plan": the_plan.to_dict(),
         "wall_time_s": time.perf_counter() - t_start,
         # compile + the first segment of the first chunk trained here (0 if
         # every chunk was resumed from disk)

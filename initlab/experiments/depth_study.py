@@ -64,7 +64,7 @@ def depth(
       Poole et al. (2016); Schoenholz et al. (2017); Pennington et al. (2017).
     """
     del progress
-    config = DEPTH.config(config, small=small, **overrides)
+    config = DEPTH.run_config(config, small=small, **overrides)
     seed = config.seed
     depths = tuple(
         _checks.positive_int(d, "each depth", where="depth")

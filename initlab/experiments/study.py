@@ -39,6 +39,8 @@ class Study:
         they are refused with that reason).
       uses: the TrainConfig fields a study that does not train reads (None:
         every field).
+      finish: ``finish(config, own_options, small) -> config``: what the study
+        sets itself from its own options (None: nothing).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Study:
     defaults: Callable[[bool, Mapping[str, Any]], Mapping[str, Any]]
     fixed: Mapping[str, str] = dataclasses.field(default_factory=dict)
     uses: tuple[str, ...] | None = None
+    finish: Callable[..., TrainConfig] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> StudyResult:
         return self.function(*args, **kwargs)
@@ -133,3 +136,20 @@ class Study:
                     "at its default in the config."
                 )
         return dataclasses.replace(config, **fields) if fields else config
+
+    def run_config(
+        self, config: TrainConfig | None = None, *, small: bool = False,
+        **options: Any,
+    ) -> TrainConfig:  # fmt: skip
+        """The exact config the study trains: :meth:`config` plus what it sets.
+
+        ``options`` are TrainConfig fields and the study's own options; this is
+        what ``initlab run --dry-run`` plans.
+
+        Example:
+          >>> len(STUDIES["xor"].run_config(ranges=[1, 2, 3]).initializers)
+          3
+        """
+        own = {k: options.pop(k) for k in list(options) if k in self.own_options}
+        config = self.config(config, small=small, **options)
+        return config if self.finish is None else self.finish(config, own, small)

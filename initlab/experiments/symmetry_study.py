@@ -95,9 +95,7 @@ def symmetry(
       >>> result = symmetry(task="xor", small=True, progress=False)
       >>> result.table.set_index("initializer")
     """
-    config = dataclasses.replace(
-        SYMMETRY.config(config, small=small, **overrides), keep_params=True
-    )
+    config = SYMMETRY.run_config(config, small=small, **overrides)
     outcomes = train(config, progress=progress)
     counts = count_distinct_units(outcomes.final_params)
     initial = count_distinct_units(outcomes.initial_params)
@@ -150,4 +148,5 @@ SYMMETRY = Study(
     symmetry,
     _symmetry_defaults,
     fixed={"keep_params": "it counts units in the final params"},
+    finish=lambda config, own, small: dataclasses.replace(config, keep_params=True),
 )

@@ -59,11 +59,7 @@ def variance(
     References:
       Summers & Dinneen (2021); Owen (2007).
     """
-    if overrides.get("design", "grid") != "grid":
-        raise ValueError(_NEEDS_GRID.format(overrides["design"]))
-    config = VARIANCE.config(config, small=small, **overrides)
-    if config.design != "grid":
-        raise ValueError(_NEEDS_GRID.format(config.design))
+    config = VARIANCE.run_config(config, small=small, **overrides)
     grid_data = config.grid_data
     num_restarts = config.num_restarts
     seed = config.seed
@@ -122,16 +118,27 @@ def variance(
 
 def _variance_defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:
     # n_init defaults to 16 (small: 4) init seeds for each data order
-    grid_data = given.get("grid_data") or (4 if small else 16)
     base = dict(task="digits", initializers=("glorot_uniform", "he_normal"),
-                design="grid", grid_data=grid_data,
-                num_restarts=grid_data * (4 if small else 16),
                 steps=20 if small else 300)  # fmt: skip
-    return base if small else dict(base, chunk_size=256)
+    if not small:
+        base["chunk_size"] = 256
+    if given.get("design", "grid") != "grid":
+        return base  # refused by _finish, which says why
+    grid_data = given.get("grid_data") or (4 if small else 16)
+    return dict(base, design="grid", grid_data=grid_data,
+                num_restarts=grid_data * (4 if small else 16))  # fmt: skip
 
 
 _NEEDS_GRID = (
     "the variance study crosses init seeds with data orders: it needs "
     "design='grid' (with grid_data, the number of data orders); got design={!r}."
 )
-VARIANCE = Study("variance", variance, _variance_defaults)
+
+
+def _finish(config: TrainConfig, own: Mapping[str, Any], small: bool) -> TrainConfig:
+    if config.design != "grid":
+        raise ValueError(_NEEDS_GRID.format(config.design))
+    return config
+
+
+VARIANCE = Study("variance", variance, _variance_defaults, finish=_finish)

@@ -67,11 +67,9 @@ def xor(
       Rumelhart, Hinton & Williams (1986); Kolen & Pollack, "Back propagation
       is sensitive to initial conditions", NIPS 1990.
     """
+    config = XOR.run_config(config, small=small, ranges=ranges, **overrides)
     ranges = _ranges(ranges, small)
-    inits = {f"U(-{a:g}, {a:g})": random_uniform(-float(a), float(a)) for a in ranges}
-    config = dataclasses.replace(
-        XOR.config(config, small=small, **overrides), initializers=inits
-    )
+    inits = _initializers(ranges)
     out = _out_path(out_dir)
     outcomes = train(config, out_dir=out, progress=progress)
     rows = []
@@ -153,6 +151,15 @@ def _xor_defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:
     return dict(base, num_restarts=1000, chunk_size=1000)
 
 
-XOR = Study("xor", xor, _xor_defaults,
+def _initializers(ranges: Sequence[float]) -> dict[str, Any]:
+    return {f"U(-{a:g}, {a:g})": random_uniform(-float(a), float(a)) for a in ranges}
+
+
+def _finish(config: TrainConfig, own: Mapping[str, Any], small: bool) -> TrainConfig:
+    inits = _initializers(_ranges(own.get("ranges"), small))
+    return dataclasses.replace(config, initializers=inits)
+
+
+XOR = Study("xor", xor, _xor_defaults, finish=_finish,
             fixed={"initializers": "it draws U(-a, a) for each of ranges; give "
                    "ranges=... instead"})  # fmt: skip

@@ -60,7 +60,7 @@ def zoo(
       >>> result = zoo(small=True, progress=False)
       >>> result.table[["initializer", "mean"]]
     """
-    config = ZOO.config(config, small=small, **overrides)
+    config = ZOO.run_config(config, small=small, **overrides)
     out = _out_path(out_dir)
     outcomes = train(config, out_dir=out, progress=progress)
     return _report(
