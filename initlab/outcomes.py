@@ -76,6 +76,11 @@ class Outcomes:
       per_example: optional name -> (R, M) arrays, e.g. "test_correct".
       initial_params, final_params: optional pytrees with a leading (R,) axis
         (kept in memory only, not saved).
+      final_state: the model's non-parameter state at the end (batch
+        statistics), restart axis first, when params are kept and the model
+        has state.
+      noise_seed, augment_seed: (R,) int, indices folded into the dropout-noise
+        and augmentation streams (-1 in runs that did not record them).
 
     Example:
       >>> out = initlab.train("xor", num_restarts=4, steps=100, progress=False)
@@ -97,9 +102,15 @@ class Outcomes:
     per_example: dict[str, np.ndarray] = _field(_ROW_DICT, default_factory=dict)
     initial_params: Any = _field(_PARAMS, default=None)
     final_params: Any = _field(_PARAMS, default=None)
+    final_state: Any = _field(_PARAMS, default=None)
+    noise_seed: np.ndarray | None = _field(_ROWS, np.int64, default=None)
+    augment_seed: np.ndarray | None = _field(_ROWS, np.int64, default=None)
 
     def __post_init__(self):
         r = len(self.initializer)
+        for name in ("noise_seed", "augment_seed"):  # -1: not recorded (v0.1)
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(r, -1, np.int64))
         e = len(self.steps)
         for name in _names(_ROWS):
             if len(getattr(self, name)) != r:
@@ -341,7 +352,7 @@ class Outcomes:
             if f.metadata["dtype"] is str
             else frame[f.name].to_numpy(f.metadata["dtype"])
             for f in dataclasses.fields(cls)
-            if f.metadata["kind"] == _ROWS
+            if f.metadata["kind"] == _ROWS and f.name in frame
         }
         out = cls(
             **rows,

@@ -67,7 +67,7 @@ def test_defaults_are_filled_from_the_task_when_the_run_is_built():
         (dict(target=float("nan")), ValueError, "target must be finite"),
         (dict(design="grid"), ValueError, "needs grid_data"),
         (dict(design="grid", grid_data=4, num_restarts=6), ValueError, "multiple"),
-        (dict(grid_data=4), ValueError, "only for design='grid'"),
+        (dict(grid_data=4), ValueError, "only for the grid designs"),
         (dict(design="crossed"), ValueError, "Allowed: 'paired'"),
         (dict(task="digit"), ValueError, "Did you mean 'digits'"),
         (dict(task={"name": "digits", "test_frac": 0.2}), ValueError, "test_size"),

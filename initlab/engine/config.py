@@ -13,7 +13,7 @@ from typing import Any
 import optax
 
 from initlab import _checks
-from initlab.engine.keys import DESIGNS, Design
+from initlab.engine.keys import DESIGNS, GRID_DESIGNS, Design
 from initlab.engine.specs import (
     devices_spec,
     drop_none,
@@ -72,11 +72,15 @@ class TrainConfig:
         or an optax GradientTransformation (default: the task's, "sgd").
       learning_rate: step size of a named optimizer (default: the task's);
         give it inside an optax object instead when you pass one.
-      design: which key streams vary across restarts: "paired" (init and data
-        order), "fixed_data" (init only), "fixed_init" (data order only) or
-        "grid" (grid_data data orders for each init).
-      grid_data: data orders D of the grid design; num_restarts must be a
-        multiple of D.
+      design: which key streams (init, data order, dropout noise,
+        augmentation) vary across restarts: "paired" (all), "fixed_data"
+        (data order and augmentation fixed), "fixed_init", "fixed_noise",
+        "fixed_augment" (that one fixed), "grid" (grid_data data orders, with
+        their noise and augmentation, for each init), "grid_noise" /
+        "grid_augment" (grid_data levels of that stream for each init, the
+        rest fixed); see ``initlab.engine.keys.restart_streams``.
+      grid_data: levels D of a grid design's second factor; num_restarts
+        must be a multiple of D.
       seed: the run's root seed, in [0, 2**32).
       eval_every: steps between evaluations of the full train and test sets
         (default: the task's, at most steps).
@@ -312,11 +316,11 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
                 "optimizer=optax.sgd(lr) alone, or a name with learning_rate."
             )
     out["design"] = _checks.choice(c.design, DESIGNS, "design", where=where)
-    if out["design"] == "grid":
+    if out["design"] in GRID_DESIGNS:
         if c.grid_data is None:
             raise ValueError(
-                f"{where}: design='grid' needs grid_data, the number of data "
-                "orders D (num_restarts = n_init x D)."
+                f"{where}: design={out['design']!r} needs grid_data, the number of "
+                "levels D of its second factor (num_restarts = n_init x D)."
             )
         if out["num_restarts"] % out["grid_data"]:
             raise ValueError(
@@ -326,8 +330,8 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
             )
     elif c.grid_data is not None:
         raise ValueError(
-            f"{where}: grid_data={c.grid_data} is only for design='grid'; got "
-            f"design={c.design!r}."
+            f"{where}: grid_data={c.grid_data} is only for the grid designs "
+            f"({', '.join(GRID_DESIGNS)}); got design={c.design!r}."
         )
     out["seed"] = _checks.integer(c.seed, "seed", low=0, high=_checks.UINT32_LIMIT,
                                   where=where)  # fmt: skip

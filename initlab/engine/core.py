@@ -23,6 +23,9 @@ Data = tuple[jax.Array, jax.Array, jax.Array, jax.Array]  # x/y train, x/y test
 
 # Examples per block when evaluating a whole split (see ``TrainCore.outputs``).
 EVAL_BLOCK = 256
+# Defaults of the noise and augmentation keys when a caller gives only the
+# data key (initlab.train always passes its own streams).
+_NOISE_FROM_DATA, _AUGMENT_FROM_DATA = 0x6E6F, 0x6175
 
 
 class TrainState(NamedTuple):
@@ -35,6 +38,10 @@ class TrainState(NamedTuple):
       order: int32 (N,), the current epoch's permutation of the training set.
       diverged: bool, the loss or parameters became non-finite (then frozen).
       diverged_step: int32, the first step with a non-finite value, -1 if none.
+      model_state: the model's non-parameter state (batch statistics; an
+        empty dict for models without).
+      noise_key: the restart's dropout-noise key (step t uses fold_in(key, t)).
+      augment_key: the restart's augmentation key (likewise).
     """
 
     params: Any
@@ -43,6 +50,9 @@ class TrainState(NamedTuple):
     order: jax.Array
     diverged: jax.Array
     diverged_step: jax.Array
+    model_state: Any = None
+    noise_key: jax.Array | None = None
+    augment_key: jax.Array | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,11 +124,26 @@ class TrainCore:
         """The model's parameters drawn with ``init_key`` (kernel_init/bias_init)."""
         return self.model.init(init_key, self.kernel_init, self.bias_init)
 
-    def start(self, params: Any, data_key: jax.Array) -> TrainState:
-        """The state at step 0: optimizer state and the first epoch's order."""
+    def start(
+        self, params: Any, data_key: jax.Array, noise_key: jax.Array | None = None,
+        augment_key: jax.Array | None = None, model_state: Any = None,
+    ) -> TrainState:  # fmt: skip
+        """The state at step 0: optimizer state and the first epoch's order.
+
+        ``noise_key`` / ``augment_key`` default to keys folded from
+        ``data_key`` (pass :func:`initlab.engine.keys.stream_key`'s to get
+        ``initlab.train``'s numbers for models with dropout or tasks with
+        augmentation); ``model_state`` defaults to the model's initial state.
+        """
         order = jnp.arange(self.n_train, dtype=jnp.int32)
         if not self.full_batch:
             order = jax.random.permutation(jax.random.fold_in(data_key, 0), order)
+        if noise_key is None:
+            noise_key = jax.random.fold_in(data_key, _NOISE_FROM_DATA)
+        if augment_key is None:
+            augment_key = jax.random.fold_in(data_key, _AUGMENT_FROM_DATA)
+        if model_state is None:
+            model_state = self.model.start_state(jax.random.fold_in(data_key, 0))
         return TrainState(
             params=params,
             opt_state=self.optimizer.init(params),
@@ -126,27 +151,60 @@ class TrainCore:
             order=order,
             diverged=jnp.zeros((), bool),
             diverged_step=jnp.full((), -1, jnp.int32),
+            model_state=model_state,
+            noise_key=noise_key,
+            augment_key=augment_key,
         )
 
-    def init(self, init_key: jax.Array, data_key: jax.Array) -> TrainState:
-        """``start(init_params(init_key), data_key)``: the two key streams."""
-        return self.start(self.init_params(init_key), data_key)
+    def init(self, init_key: jax.Array, data_key: jax.Array,
+             noise_key: jax.Array | None = None,
+             augment_key: jax.Array | None = None) -> TrainState:  # fmt: skip
+        """``start(init_params(init_key), data_key, ...)``: the key streams.
+
+        The model's initial non-parameter state is built with ``init_key``.
+        """
+        return self.start(self.init_params(init_key), data_key, noise_key,
+                          augment_key, self.model.start_state(init_key))  # fmt: skip
 
     # ----- training ------------------------------------------------------------
 
-    def apply(self, params: Any, x: jax.Array) -> jax.Array:
-        """The model's outputs, in ``compute_dtype`` when given (float32 out)."""
+    def _cast(self, params: Any, x: jax.Array) -> tuple[Any, jax.Array]:
         if self.compute_dtype is None:
-            return self.model.apply(params, x)
+            return params, x
         dtype = jnp.dtype(self.compute_dtype)
         cast = jax.tree.map(
             lambda p: p.astype(dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p,
             params,
         )
-        return self.model.apply(cast, x.astype(dtype)).astype(jnp.float32)
+        return cast, x.astype(dtype)
 
-    def loss(self, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
-        return self.task.loss(self.apply(params, x), y)
+    def apply(self, params: Any, x: jax.Array, model_state: Any = None) -> jax.Array:
+        """Evaluation-mode outputs, in ``compute_dtype`` when given (float32 out)."""
+        params, x = self._cast(params, x)
+        if model_state is None and not self.model.stateful:
+            out = self.model.apply(params, x)
+        else:
+            if model_state is None:
+                model_state = self.model.start_state(jax.random.key(0))
+            out = self.model.forward_eval(params, model_state, x)
+        return out if self.compute_dtype is None else out.astype(jnp.float32)
+
+    def objective(self, params: Any, model_state: Any, x: jax.Array, y: jax.Array,
+                  key: jax.Array) -> tuple[jax.Array, Any]:  # fmt: skip
+        """Training-mode loss of a minibatch and the model's new state."""
+        cast, x = self._cast(params, x)
+        out, new_state = self.model.forward_train(cast, model_state, x, key)
+        if self.compute_dtype is not None:
+            out = out.astype(jnp.float32)
+        return self.task.loss(out, y), new_state
+
+    def loss(self, params: Any, x: jax.Array, y: jax.Array, model_state: Any = None,
+             key: jax.Array | None = None) -> jax.Array:  # fmt: skip
+        """Training-mode loss (the initial model state and key 0 by default)."""
+        if model_state is None:
+            model_state = self.model.start_state(jax.random.key(0))
+        key = jax.random.key(0) if key is None else key
+        return self.objective(params, model_state, x, y, key)[0]
 
     def step(self, state: TrainState, step: jax.Array, data: Data | None = None):
         """One optimizer step (``step`` counts from 0); a diverged restart is frozen."""
@@ -167,23 +225,28 @@ class TrainCore:
             idx = jax.lax.dynamic_slice_in_dim(order, pos * self.batch_size,
                                                self.batch_size)  # fmt: skip
             x, y = x_all[idx], y_all[idx]
-        loss, grads = jax.value_and_grad(self.loss)(state.params, x, y)
+        if self.task.augment is not None:
+            x = self.task.augment(jax.random.fold_in(state.augment_key, step), x)
+        noise = jax.random.fold_in(state.noise_key, step)
+        (loss, model_state), grads = jax.value_and_grad(self.objective, has_aux=True)(
+            state.params, state.model_state, x, y, noise
+        )
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        finite = jnp.isfinite(loss) & _all_finite(params)
+        finite = jnp.isfinite(loss) & _all_finite(params) & _all_finite(model_state)
         ok = finite & ~state.diverged
         # A diverged restart is frozen: its params stop at the last finite ones.
         keep = lambda new, old: jax.tree.map(  # noqa: E731
             lambda n, o: jnp.where(ok, n, o), new, old
         )
         newly = ~finite & ~state.diverged
-        return TrainState(
+        return state._replace(
             params=keep(params, state.params),
             opt_state=keep(opt_state, state.opt_state),
-            data_key=state.data_key,
             order=order,
             diverged=state.diverged | ~finite,
             diverged_step=jnp.where(newly, step + 1, state.diverged_step),
+            model_state=keep(model_state, state.model_state),
         )
 
     def segment(self, state: TrainState, first_step: jax.Array, num_steps: int,
@@ -200,7 +263,7 @@ class TrainCore:
 
         steps = first_step + jnp.arange(num_steps, dtype=jnp.int32)
         state, _ = jax.lax.scan(body, state, steps)
-        metrics = self.evaluate(state.params, data)
+        metrics = self.evaluate(state.params, data, state.model_state)
         # After divergence a restart has no valid metric: NaN, flagged, counted.
         metrics = {k: jnp.where(state.diverged, jnp.nan, v) for k, v in metrics.items()}
         return state, metrics
@@ -213,7 +276,7 @@ class TrainCore:
           of :attr:`eval_steps` (the first at step 0).
         """
         data = self._data(data)
-        first = self.evaluate(state.params, data)
+        first = self.evaluate(state.params, data, state.model_state)
         full, rest = divmod(self.steps, self.eval_every)
 
         def one(carry, start):
@@ -231,8 +294,8 @@ class TrainCore:
 
     # ----- evaluation ------------------------------------------------------------
 
-    def outputs(self, params: Any, x: jax.Array) -> jax.Array:
-        """``apply`` over a whole split, ``eval_block`` examples at a time.
+    def outputs(self, params: Any, x: jax.Array, model_state: Any = None) -> jax.Array:
+        """Evaluation-mode outputs over a whole split, ``eval_block`` at a time.
 
         Under vmap the hidden activations of a whole split are (restarts x
         examples x width): 0.66 GB per layer for 1024 restarts on digits. A
@@ -241,7 +304,7 @@ class TrainCore:
         """
         n, size = x.shape[0], self.eval_block
         if n <= size:
-            return self.apply(params, x)
+            return self.apply(params, x, model_state)
         blocks = -(-n // size)
         pad = blocks * size - n
         if pad:  # repeat the last example; its outputs are dropped below
@@ -249,22 +312,26 @@ class TrainCore:
         # params ride in the carry, not in a closure: NNX modules that run
         # their own transforms (nnx.RNN's scan) refuse values from an outer trace.
         _, out = jax.lax.scan(
-            lambda p, xb: (p, self.apply(p, xb)),
-            params,
+            lambda c, xb: (c, self.apply(c[0], xb, c[1])),
+            (params, model_state),
             x.reshape(blocks, size, *x.shape[1:]),
         )
         return out.reshape(blocks * size, *out.shape[2:])[:n]
 
-    def evaluate(self, params: Any, data: Data | None = None) -> dict[str, jax.Array]:
-        """Every metric on the full train and test sets ("train_loss", ...)."""
+    def evaluate(self, params: Any, data: Data | None = None,
+                 model_state: Any = None) -> dict[str, jax.Array]:  # fmt: skip
+        """Every metric on the full train and test sets ("train_loss", ...),
+        in evaluation mode (running averages, no dropout, no augmentation)."""
         x_train, y_train, x_test, y_test = self._data(data)
         out = {}
         for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-            for name, value in self.task.metrics(self.outputs(params, x), y).items():
+            outputs = self.outputs(params, x, model_state)
+            for name, value in self.task.metrics(outputs, y).items():
                 out[f"{split}_{name}"] = value
         return out
 
-    def correct(self, params: Any, data: Data | None = None) -> jax.Array:
+    def correct(self, params: Any, data: Data | None = None,
+                model_state: Any = None) -> jax.Array:  # fmt: skip
         """(M,) bool: which test examples the restart gets right (classification)."""
         if self.task.correct is None:
             raise ValueError(
@@ -272,7 +339,7 @@ class TrainCore:
                 "per-example correctness."
             )
         x_test, y_test = self._data(data)[2:]
-        return self.task.correct(self.outputs(params, x_test), y_test)
+        return self.task.correct(self.outputs(params, x_test, model_state), y_test)
 
 
 def _all_finite(tree) -> jax.Array:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from initlab.engine.core import TrainCore
-from initlab.engine.keys import stream_keys
+from initlab.engine.keys import STREAMS, stream_key
 from initlab.models import PureModel
 from initlab.outcomes import Outcomes
 
@@ -72,11 +72,16 @@ def _segment_fn(core: TrainCore, num_steps: int, groups: int = 1,
 @functools.lru_cache(maxsize=16)
 def _jitted(core: TrainCore):
     start = jax.jit(jax.vmap(core.start))
-    evaluate = jax.jit(jax.vmap(core.evaluate, in_axes=(0, None)))
+    evaluate = jax.jit(jax.vmap(core.evaluate, in_axes=(0, None, 0)))
     correct = None
     if core.task.correct is not None:
-        correct = jax.jit(jax.vmap(core.correct, in_axes=(0, None)))
+        correct = jax.jit(jax.vmap(core.correct, in_axes=(0, None, 0)))
     return start, evaluate, correct
+
+
+@functools.lru_cache(maxsize=16)
+def _jitted_model_state(model: PureModel):
+    return jax.jit(jax.vmap(model.start_state))
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,12 +112,18 @@ class ChunkRunner:
     def _init_fn(self, label):
         return _jitted_init(self.model, self.inits[label], self.bias_inits[label])
 
-    def run(self, rows, labels, restarts, init_seeds, data_seeds, seed, data,
-            sharded, keep_params, bar) -> Outcomes:  # fmt: skip
+    def run(self, rows, labels, restarts, seeds, seed, data, sharded, keep_params,
+            bar) -> Outcomes:  # fmt: skip
+        """Trains the chunk ``rows`` of (initializer, restart) rows.
+
+        ``seeds`` maps every stream ("init", "data", "noise", "augment") to the
+        seed of each row (see :func:`initlab.engine.keys.restart_streams`).
+        """
         n = len(rows)
         pad = self.padded_chunk - n
         take = np.concatenate([rows, np.full(pad, rows[-1])])  # pad with a repeat
-        init_keys, data_keys = stream_keys(seed, init_seeds[take], data_seeds[take])
+        keys = {s: stream_key(seed, s, seeds[s][take]) for s in STREAMS}
+        init_keys = keys["init"]
         # Init phase on one device, per initializer, over the full padded chunk
         # (one compile each); rows of other initializers are then dropped.
         params = None
@@ -127,16 +138,23 @@ class ChunkRunner:
                 drawn, params,
             )  # fmt: skip
         initial = jax.device_get(params) if keep_params else None
+        model_state = _jitted_model_state(self.model)(init_keys)
         # Train phase: the restart axis sharded over the mesh.
-        params = jax.device_put(params, sharded)
-        data_keys = jax.device_put(data_keys, sharded)
+        params, model_state = jax.device_put((params, model_state), sharded)
+        stream = {
+            s: jax.device_put(keys[s], sharded) for s in ("data", "noise", "augment")
+        }
         t0 = time.perf_counter()
         # Leaves of the start state that do not depend on the inputs (diverged,
         # diverged_step) come back replicated; pin the whole state to the
         # restart sharding, or the second segment call recompiles the loop.
-        state = jax.device_put(self._start(params, data_keys), sharded)
+        state = jax.device_put(
+            self._start(params, stream["data"], stream["noise"], stream["augment"],
+                        model_state),
+            sharded,
+        )  # fmt: skip
         # The evaluation at step 0: no restart has diverged yet, so no NaN mask.
-        evals = [jax.device_get(self._evaluate(state.params, data))]
+        evals = [jax.device_get(self._evaluate(state.params, data, state.model_state))]
         steps = [0]
         first_call = self.first_segment_s == 0.0
         groups = sharded.mesh.devices.size
@@ -160,13 +178,16 @@ class ChunkRunner:
         }
         per_example = {}
         if self._correct is not None:
-            correct = np.asarray(self._correct(state.params, data))[:n]
-            per_example["test_correct"] = correct
+            correct = self._correct(state.params, data, state.model_state)
+            per_example["test_correct"] = np.asarray(correct)[:n]
+        has_state = bool(jax.tree.leaves(state.model_state))
         return Outcomes(
             initializer=labels[rows],
             restart=restarts[rows],
-            init_seed=init_seeds[rows],
-            data_seed=data_seeds[rows],
+            init_seed=seeds["init"][rows],
+            data_seed=seeds["data"][rows],
+            noise_seed=seeds["noise"][rows],
+            augment_seed=seeds["augment"][rows],
             steps=np.asarray(steps, np.int64),
             curves=curves,
             final={k: v[:, -1] for k, v in curves.items()},
@@ -177,6 +198,9 @@ class ChunkRunner:
             initial_params=_take(initial, n) if keep_params else None,
             final_params=_take(jax.device_get(state.params), n)
             if keep_params
+            else None,
+            final_state=_take(jax.device_get(state.model_state), n)
+            if keep_params and has_state
             else None,
         )
 

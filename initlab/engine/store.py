@@ -177,7 +177,8 @@ def load_chunk(path: Path, fingerprint: str, index: int, expected: Outcomes):
     elif meta.get("chunk") != index:
         problem = f"is chunk {meta.get('chunk')}, not chunk {index}"
     else:
-        for name in ("initializer", "restart", "init_seed", "data_seed"):
+        for name in ("initializer", "restart", "init_seed", "data_seed",
+                     "noise_seed", "augment_seed"):  # fmt: skip
             if not np.array_equal(getattr(part, name), getattr(expected, name)):
                 problem = f"holds other rows ({name} differs)"
                 break
@@ -190,10 +191,10 @@ def load_chunk(path: Path, fingerprint: str, index: int, expected: Outcomes):
 
 
 def save_params(chunk_path: Path, part: Outcomes, fingerprint: str) -> None:
-    """Initial and final params of a chunk beside it, so keep_params can resume."""
+    """Initial and final params (and model state) of a chunk beside it."""
     arrays = {"fingerprint": np.asarray(fingerprint)}
-    for which in ("initial", "final"):
-        for i, leaf in enumerate(jax.tree.leaves(getattr(part, f"{which}_params"))):
+    for which in ("initial_params", "final_params", "final_state"):
+        for i, leaf in enumerate(jax.tree.leaves(getattr(part, which))):
             arrays[f"{which}_{i}"] = np.asarray(leaf)
     with atomic_path(_params_path(chunk_path)) as tmp:
         with open(tmp, "wb") as f:
@@ -201,26 +202,38 @@ def save_params(chunk_path: Path, part: Outcomes, fingerprint: str) -> None:
 
 
 def load_params(chunk_path: Path, model: PureModel, fingerprint: str, rows: int):
-    """(initial, final) params saved beside a chunk by :func:`save_params`."""
+    """(initial params, final params, final model state or None) of a chunk."""
     target = _params_path(chunk_path)
     if not target.exists():
         raise ValueError(
             f"keep_params=True, but {chunk_path.name} was written without params; "
             "rerun without keep_params or into a fresh out_dir."
         )
-    treedef = jax.tree.structure(jax.eval_shape(model.init, jax.random.key(0)))
+    params_def = jax.tree.structure(jax.eval_shape(model.init, jax.random.key(0)))
+    state_def = jax.tree.structure(jax.eval_shape(model.start_state, jax.random.key(0)))
     with np.load(target) as data:
         saved = str(data["fingerprint"]) if "fingerprint" in data else None
-        leaves = {
-            which: [data[f"{which}_{i}"] for i in range(treedef.num_leaves)]
-            for which in ("initial", "final")
-        }
-    if saved != fingerprint or any(len(x) != rows for x in leaves["final"]):
+
+        def leaves(which, treedef):
+            return [data[f"{which}_{i}"] for i in range(treedef.num_leaves)]
+
+        try:
+            trees = [jax.tree.unflatten(params_def, leaves(w, params_def))
+                     for w in ("initial_params", "final_params")]  # fmt: skip
+            state = (jax.tree.unflatten(state_def, leaves("final_state", state_def))
+                     if state_def.num_leaves else None)  # fmt: skip
+        except KeyError:
+            trees, state = [], None
+    if (
+        saved != fingerprint
+        or len(trees) != 2
+        or any(len(x) != rows for x in jax.tree.leaves(trees[1]))
+    ):
         raise ValueError(
             f"{target} belongs to another run or chunk; delete it and its chunk "
             "(they are recomputed) or use a fresh out_dir."
         )
-    return tuple(jax.tree.unflatten(treedef, leaves[w]) for w in ("initial", "final"))
+    return trees[0], trees[1], state
 
 
 def prepare_out_dir(path: Path, run: Run, fingerprint: str) -> None:

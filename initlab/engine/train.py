@@ -19,7 +19,7 @@ from initlab.engine.config import TrainConfig
 from initlab.engine.core import TrainCore
 from initlab.engine.devices import _mesh
 from initlab.engine.execute import ChunkRunner
-from initlab.engine.keys import restart_seeds
+from initlab.engine.keys import restart_streams
 from initlab.engine.plan import DeviceSpec, plan_run
 from initlab.engine.store import (
     chunk_path,
@@ -111,7 +111,7 @@ def train(
         np.arange(c.first_restart, c.first_restart + c.num_restarts),
         len(run.initializers),
     )
-    init_seeds, data_seeds = restart_seeds(c.design, restarts, c.grid_data)
+    seeds = restart_streams(c.design, restarts, c.grid_data)
 
     out_path = Path(out_dir) if out_dir is not None else None
     core = TrainCore(run.task, run.model, run.optimizer, c.batch_size, c.steps,
@@ -136,19 +136,23 @@ def train(
                 rows = np.arange(i * c.chunk_size, min((i + 1) * c.chunk_size, total))
                 path = chunk_path(out_path, i) if out_path else None
                 if path is not None and path.exists():
-                    expected = _rows(labels, restarts, init_seeds, data_seeds, rows)
+                    expected = _rows(labels, restarts, seeds, rows)
                     part = load_chunk(path, fp, i, expected)
                     if c.keep_params:
-                        initial, final = load_params(path, run.model, fp, len(rows))
+                        initial, final, state = load_params(path, run.model, fp,
+                                                            len(rows))  # fmt: skip
                         part = dataclasses.replace(
-                            part, initial_params=initial, final_params=final
+                            part,
+                            initial_params=initial,
+                            final_params=final,
+                            final_state=state,
                         )
                     parts.append(part)
                     bar.update(len(runner.segments))
                     continue
                 part = runner.run(
-                    rows, labels, restarts, init_seeds, data_seeds, c.seed, data,
-                    sharded, c.keep_params, bar,
+                    rows, labels, restarts, seeds, c.seed, data, sharded,
+                    c.keep_params, bar,
                 )  # fmt: skip
                 part = dataclasses.replace(part, metadata=chunk_record(fp, i, rows))
                 if path is not None:
@@ -190,12 +194,14 @@ def train(
     return result
 
 
-def _rows(labels, restarts, init_seeds, data_seeds, rows) -> Outcomes:
+def _rows(labels, restarts, seeds, rows) -> Outcomes:
     """An Outcomes that holds only the coordinates of ``rows`` (to verify a chunk)."""
     n = len(rows)
     return Outcomes(
-        initializer=labels[rows], restart=restarts[rows], init_seed=init_seeds[rows],
-        data_seed=data_seeds[rows], steps=np.zeros(0, np.int64), curves={},
+        initializer=labels[rows], restart=restarts[rows],
+        init_seed=seeds["init"][rows], data_seed=seeds["data"][rows],
+        noise_seed=seeds["noise"][rows], augment_seed=seeds["augment"][rows],
+        steps=np.zeros(0, np.int64), curves={},
         final={}, diverged=np.zeros(n, bool), diverged_step=np.full(n, -1),
         steps_to_target=np.full(n, -1),
     )  # fmt: skip

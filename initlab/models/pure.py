@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -20,22 +21,31 @@ from initlab.models.modules import (
     _widths,
 )
 from initlab.reinit import reinit
+from initlab.tree_paths import leaf_path, path_key
 
 
 @dataclasses.dataclass(frozen=True)
 class PureModel:
-    """A model as two pure functions: what the engine trains.
+    """A model as pure functions: what the engine trains.
 
     Attributes:
       name: a label for tables and plots.
       init: ``init(key, kernel_init=None, bias_init=None) -> params``, a pytree
         of arrays with no leading axis; same key, same bits. None keeps the
         model's own initializer.
-      apply: ``apply(params, x) -> outputs`` (batch, out).
+      apply: ``apply(params, x) -> outputs`` (batch, out), in evaluation mode
+        (for a model with state: with its initial state).
       intermediates: optional ``(params, x) -> (outputs, values)`` where
         ``values`` is a dict of what the model sows (e.g. ``"preactivations"``,
         a tuple with one (batch, width) array per hidden layer). None when the
         model sows nothing.
+      init_state: for a model with non-parameter state (batch statistics):
+        ``init_state(key) -> state`` at step 0; None: no state.
+      train_apply: ``train_apply(params, state, x, key) -> (outputs, state)``
+        in training mode: batch statistics update, dropout draws from ``key``
+        (a new key every step); None: ``apply`` (no state, no randomness).
+      eval_apply: ``eval_apply(params, state, x) -> outputs`` in evaluation
+        mode (running averages, no dropout); None: ``apply``.
 
     Example:
       >>> model = initlab.models.mlp((32,), 2, 2)
@@ -48,6 +58,31 @@ class PureModel:
     init: Callable[..., PyTree]
     apply: Callable[[PyTree, jax.Array], jax.Array]
     intermediates: Callable[[PyTree, jax.Array], tuple[jax.Array, dict]] | None = None
+    init_state: Callable[[PRNGKey], PyTree] | None = None
+    train_apply: Callable[..., tuple[jax.Array, PyTree]] | None = None
+    eval_apply: Callable[[PyTree, PyTree, jax.Array], jax.Array] | None = None
+
+    @property
+    def stateful(self) -> bool:
+        """Whether training steps differ from ``apply`` (state or randomness)."""
+        return self.train_apply is not None
+
+    def start_state(self, key: PRNGKey) -> PyTree:
+        """The non-parameter state at step 0 (an empty dict for stateless models)."""
+        return {} if self.init_state is None else self.init_state(key)
+
+    def forward_train(self, params: PyTree, state: PyTree, x: jax.Array,
+                      key: PRNGKey) -> tuple[jax.Array, PyTree]:  # fmt: skip
+        """One training-mode forward pass: ``(outputs, new state)``."""
+        if self.train_apply is None:
+            return self.apply(params, x), state
+        return self.train_apply(params, state, x, key)
+
+    def forward_eval(self, params: PyTree, state: PyTree, x: jax.Array) -> jax.Array:
+        """One evaluation-mode forward pass."""
+        if self.eval_apply is None:
+            return self.apply(params, x)
+        return self.eval_apply(params, state, x)
 
 
 def from_nnx(factory: Callable[..., nnx.Module], name: str | None = None) -> PureModel:
@@ -114,7 +149,69 @@ def from_nnx(factory: Callable[..., nnx.Module], name: str | None = None) -> Pur
         return out, nnx.to_pure_dict(values)
 
     label = name if name is not None else getattr(factory, "__name__", "nnx")
-    return PureModel(label, init, apply, intermediates)
+    if not jax.tree.leaves(abstract_rest):  # no state, no randomness
+        return PureModel(label, init, apply, intermediates)
+    # With state or randomness, ``apply`` is evaluation mode at the initial
+    # state (running averages as built, no dropout).
+    functions = _nnx_state_functions(build, abstract)
+    initial = functions["init_state"](jax.random.key(0))
+    eval_apply = functions["eval_apply"]
+
+    def apply_eval(params: PyTree, x: jax.Array) -> jax.Array:
+        return eval_apply(params, initial, x)
+
+    return PureModel(label, init, apply_eval, **functions)
+
+
+def _nnx_state_functions(build: Callable, abstract: nnx.Module) -> dict[str, Any]:
+    """init_state / train_apply / eval_apply of an NNX model with state or RNGs.
+
+    The carried state is every non-parameter Variable except the RNG streams
+    (batch statistics and the like). RNG streams are not carried: each
+    training step gives every stream a fresh key folded from the step's key
+    and the stream's path, so dropout masks differ across restarts and steps
+    and are the same for the same keys. Train and eval modes are the module's
+    ``train()`` / ``eval()`` (``deterministic``, ``use_running_average``).
+    """
+    abstract.train()
+    train_def, _, rng_template, _ = nnx.split(abstract, nnx.Param, nnx.RngState, ...)
+    abstract.eval()
+    eval_def = nnx.graphdef(abstract)
+
+    def seeded(key: PRNGKey) -> PyTree:
+        def leaf(path, value):
+            if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+                return path_key(key, leaf_path(path))
+            return jnp.zeros(value.shape, value.dtype)  # stream counters
+
+        return jax.tree_util.tree_map_with_path(leaf, rng_template)
+
+    def init_state(key: PRNGKey) -> PyTree:
+        _, _, _, state = nnx.split(build(key), nnx.Param, nnx.RngState, ...)
+        return state
+
+    def train_apply(params, state, x, key):
+        # Fresh Variables at this trace level (under grad the state comes from
+        # the outer trace, and NNX refuses to mutate Variables across levels).
+        state = jax.tree.map(lambda v: v, state)
+        module = nnx.merge(train_def, params, seeded(key), state)
+        out = module(x)
+        _, _, _, new_state = nnx.split(module, nnx.Param, nnx.RngState, ...)
+        return out, new_state
+
+    def eval_apply(params, state, x):
+        module = nnx.merge(eval_def, params, seeded(jax.random.key(0)), state)
+        return module(x)
+
+    initial = init_state(jax.random.key(0))
+
+    def intermediates(params, x):
+        module = nnx.merge(eval_def, params, seeded(jax.random.key(0)), initial)
+        out, values = nnx.capture(module, nnx.Intermediate)(x)
+        return out, nnx.to_pure_dict(values)
+
+    return dict(init_state=init_state, train_apply=train_apply,
+                eval_apply=eval_apply, intermediates=intermediates)  # fmt: skip
 
 
 def from_pure(

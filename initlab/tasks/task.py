@@ -44,6 +44,9 @@ class Task:
       correct: ``correct(outputs, targets) -> (B,) bool`` (classification), else
         None. With one output unit an output is correct on the right side of
         0.5; with several, when its argmax is the label.
+      augment: ``augment(key, x) -> x`` applied to every training minibatch
+        with the restart's augmentation key for that step (None: no
+        augmentation); pure JAX, shape-preserving. Evaluation never augments.
 
     Example:
       >>> task = initlab.get_task("digits")
@@ -64,6 +67,7 @@ class Task:
     default_model: Callable[[], PureModel]
     defaults: Mapping[str, Any]
     correct: Callable[[jax.Array, jax.Array], jax.Array] | None = None
+    augment: Callable[[jax.Array, jax.Array], jax.Array] | None = None
 
     def __post_init__(self) -> None:
         # However a Task is built (make_task, a built-in, dataclasses.replace),
@@ -122,6 +126,11 @@ def _check_task(t: Task) -> None:
             if not np.all(np.isfinite(y)):
                 bad = int(np.sum(~np.isfinite(y)))
                 raise ValueError(f"{where}: y_{split} has {bad} non-finite value(s).")
+    if t.augment is not None and not callable(t.augment):
+        raise TypeError(
+            f"{where}: augment must be a function augment(key, x) -> x; got "
+            f"{type(t.augment).__name__}."
+        )
     if t.x_train.shape[1:] != t.x_test.shape[1:]:
         raise ValueError(
             f"{where}: x_train and x_test feature shapes differ: "
@@ -188,6 +197,7 @@ def make_task(
     model: PureModel | Callable[[], PureModel] | None = None,
     num_classes: int | None = None,
     defaults: Mapping[str, Any] | None = None,
+    augment: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
 ) -> Task:
     """A :class:`Task` from your own arrays.
 
@@ -206,6 +216,8 @@ def make_task(
       num_classes: default ``max label + 1`` over train and test.
       defaults: overrides of the training defaults (batch_size 128, steps 1000,
         learning_rate 0.1, eval_every 100, optimizer "sgd").
+      augment: ``augment(key, x_batch) -> x_batch`` for training minibatches
+        (see :mod:`initlab.tasks.augment`), or None.
 
     Returns:
       the task.
@@ -331,4 +343,5 @@ def make_task(
         default_model=default_model,
         defaults=MappingProxyType(all_defaults),
         correct=correct_fn,
+        augment=augment,
     )
