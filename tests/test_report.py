@@ -1,6 +1,8 @@
 """Tests of initlab.report: every file is written and every link resolves."""
 
+import base64
 import dataclasses
+import itertools
 import re
 
 import numpy as np
@@ -53,8 +55,15 @@ def grid_outcomes(n_init=5, n_data=4, diverged=(22, 25), accuracy=True):
 
 def md_table_rows(md):
     lines = md.split("## Summary")[1].strip().splitlines()
-    table = [ln for ln in lines if ln.startswith("|")]
+    table = list(itertools.takewhile(lambda ln: ln.startswith("|"), lines))
     return table[2:]  # drop header and separator
+
+
+def embedded_images(page):
+    """The decoded bytes of every <img> of an HTML page (all must be data: URIs)."""
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert all(s.startswith("data:image/png;base64,") for s in srcs), srcs[:1]
+    return [base64.b64decode(s.split(",", 1)[1]) for s in srcs]
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +95,19 @@ def test_report_folder_has_every_file(written):
     assert len(back) == 60 and back.labels == LABELS
 
 
-def test_html_images_exist_and_all_are_linked(written):
+def test_html_embeds_every_figure_and_markdown_links_them(written):
+    # The HTML is one file: every figure is embedded (byte for byte the PNG
+    # written beside it), and each PNG is shown once.
     page = (written / "report.html").read_text()
-    srcs = re.findall(r'<img src="([^"]+)"', page)
-    assert srcs and all((written / s).is_file() for s in srcs)
-    pngs = {f"figures/{p.name}" for p in (written / "figures").glob("*.png")}
-    assert set(srcs) == pngs
+    embedded = embedded_images(page)
+    pngs = sorted((written / "figures").glob("*.png"))
+    assert sorted(embedded) == sorted(p.read_bytes() for p in pngs)
     body = page.split("<tbody>")[1].split("</tbody>")[0]
-    cells = re.findall(r"<tr>\s*<td>([^<]*)</td>", body)
+    cells = re.findall(r"<tr[^>]*>\s*<td>([^<]*)</td>", body)
     assert cells == LABELS  # one row per initializer
     md = (written / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert set(links) == pngs
+    assert set(links) == {f"figures/{p.name}" for p in pngs}
 
 
 def test_markdown_content(written):
@@ -149,7 +159,7 @@ def test_report_with_an_all_diverged_initializer(tmp_path):
     assert zeros[:3] == ["zeros", "0", "20"] and zeros[3] == "–"
     assert "nan" not in (path / "report.md").read_text().lower()
     page = (path / "report.html").read_text()
-    assert all((path / s).is_file() for s in re.findall(r'<img src="([^"]+)"', page))
+    assert len(embedded_images(page)) == len(list((path / "figures").glob("*.png")))
 
 
 def test_report_bad_input(tmp_path):
@@ -175,9 +185,8 @@ def test_report_from_a_real_engine_run(tmp_path):
     for label in out.labels:
         assert label in md
     html = (folder / "report.html").read_text()
-    for src in re.findall(r'<img src="([^"]+)"', html):
-        assert (folder / src).exists()
-    assert len(list((folder / "figures").glob("*.png"))) >= 4
+    pngs = list((folder / "figures").glob("*.png"))
+    assert len(pngs) >= 4 and len(embedded_images(html)) == len(pngs)
     back = Outcomes.load(folder)
     assert len(back) == 192
 
@@ -243,7 +252,9 @@ def test_report_shows_the_table_and_split_it_is_given(tmp_path):
     path = report.write_report(out, tmp_path, rng=0, n_resamples=100, table=table,
                                components=split)  # fmt: skip
     md = (path / "report.md").read_text()
-    shown = report.display_table(table)
+    # The report shows it best first by IQM, digits from the interval widths.
+    best_first = table.sort_values("iqm", ascending=False).reset_index(drop=True)
+    shown = report.display_table(best_first, digits="auto", median_interval=True)
     for r, want in zip(md_table_rows(md), shown.itertuples(index=False), strict=True):
         assert [c.strip() for c in r.split("|")[1:-1]] == list(want)
     vc = split["zeros"]

@@ -194,6 +194,26 @@ def _same_start(outcomes: Outcomes, mask: np.ndarray, metric: str) -> bool:
     return True
 
 
+def _same_end(outcomes: Outcomes, mask: np.ndarray) -> bool:
+    """Every restart ended identically: each final metric, and each example's result.
+
+    Equal accuracies alone are not enough (two models that predict different
+    single classes of a balanced test set score the same): every final
+    metric must agree, and so must the per-example results when recorded.
+    """
+    if int(mask.sum()) < 2:
+        return False
+    for values in outcomes.final.values():
+        v = np.asarray(values, np.float64)[mask]
+        if not np.all(np.isfinite(v)) or np.ptp(v) != 0:
+            return False
+    for values in outcomes.per_example.values():
+        v = np.asarray(values)[mask]
+        if not np.all(v == v[:1]):
+            return False
+    return True
+
+
 def failures(
     outcomes: Outcomes,
     metric: str,
@@ -218,7 +238,7 @@ def failures(
     - of those at chance, "symmetry never broken" when every restart started
       from the same network (identical step-0 metrics for different init
       seeds: the initializer ignores its key, so equal units stay equal) or
-      ended with the very same value.
+      ended identically (every final metric and every per-example result).
 
     Args:
       outcomes: the run.
@@ -295,13 +315,12 @@ def failures(
         )
         if not (chance_hit or single):
             continue
-        values = np.asarray(outcomes.final[metric], np.float64)[keep]
         where = "at chance" if level is None else f"at chance ({level:.3g})"
-        if _same_start(outcomes, keep, metric) or np.ptp(values) == 0:
+        if _same_start(outcomes, keep, metric) or _same_end(outcomes, keep):
             same = (
                 "every restart started from the same network"
                 if _same_start(outcomes, keep, metric)
-                else "every restart ended with the same value"
+                else "every restart ended identically"
             )
             reason = f"symmetry never broken: {same} and ended {where}"
             kind: FailureKind = "symmetry"
