@@ -281,7 +281,8 @@ def plot_curve_panels(
             title += f"\n{getattr(reason, 'short', reason)}"
         if n_div:
             title += f" ({n_div} diverged)"
-        a.set_title(title, fontsize="small", color=colour if len(c) else REFERENCE)
+        a.set_title(title, color=colour if len(c) else REFERENCE,
+                    fontsize="x-small" if label in failed else "small")  # fmt: skip
     for a in axes.flat[n:]:
         a.set_axis_off()
     if logy:

@@ -116,7 +116,9 @@ def _write_figures(
         if gone
         else ""
     )
-    kept = outcomes.select(np.isin(outcomes.initializer, working)) if gone else None
+    # The working initializers' restarts, best first (so are the legends).
+    rows = [np.flatnonzero(outcomes.initializer == lab) for lab in working]
+    kept = outcomes.select(np.concatenate(rows)) if rows else None
     pct = f"{confidence:.0%}"
     with plots.figure_style("screen"):
         if any_values:
@@ -178,7 +180,7 @@ def _write_figures(
                     how = "median over restarts, 25-75 and 5-95 percentile bands"
                 add(drawn, f"curves_{curve}", f"{curve} during training: {how}.")
         if any_values:
-            shown = kept if kept is not None and len(working) else outcomes
+            shown = kept if kept is not None else outcomes
             add(
                 plots.plot_profiles(
                     shown, metric, confidence=confidence, palette=palette

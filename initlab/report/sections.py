@@ -186,8 +186,8 @@ def _findings(
                 for lab in tied
             )
             lines.append((
-                f"Not separable from {best} with these restarts",
-                f"(IQM intervals overlap): {parts}.",
+                f"Not separable from {best} with {int(b['n'])} restarts",
+                f"IQM intervals that overlap {best}'s: {parts}.",
             ))  # fmt: skip
         elif others:
             lines.append((
