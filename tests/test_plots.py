@@ -250,9 +250,27 @@ def test_every_plot_draws_on_a_given_ax_or_makes_one(outcomes):
         "plot_layer_stats": lambda ax: plots.plot_layer_stats(
             layer_table(), "grad_norm", ax=ax
         ),
+        "plot_improvement_matrix": lambda ax: plots.plot_improvement_matrix(
+            outcomes, "test_accuracy", n_resamples=20, ax=ax
+        ),
+    }
+    # Figures of panels take the given axes' place (it is replaced by a grid).
+    panels = {
+        "plot_interval_estimates": lambda ax: plots.plot_interval_estimates(
+            outcomes, "test_accuracy", n_resamples=50, ax=ax
+        ),
+        "plot_strips": lambda ax: plots.plot_strips(outcomes, "test_accuracy", ax=ax),
+        "plot_ecdf_split": lambda ax: plots.plot_ecdf_split(
+            outcomes, "test_accuracy", ax=ax
+        ),
+        "plot_curve_panels": lambda ax: plots.plot_curve_panels(
+            outcomes, "test_accuracy", ax=ax
+        ),
     }
     # Every public plot_* function is covered here.
-    assert sorted(calls) == sorted(n for n in plots.__all__ if n.startswith("plot_"))
+    assert sorted([*calls, *panels]) == sorted(
+        n for n in plots.__all__ if n.startswith("plot_")
+    )
     for name, call in calls.items():
         fig0, given = plt.subplots(1, 2)
         fig, ax = call(given[1])
@@ -260,6 +278,22 @@ def test_every_plot_draws_on_a_given_ax_or_makes_one(outcomes):
         assert not given[0].has_data(), name  # nothing drawn on the other axes
         fig, ax = call(None)
         assert fig is not fig0 and ax in fig.axes and ax.has_data(), name
+        plt.close("all")
+    for name, call in panels.items():
+        fig0, given = plt.subplots(1, 2)
+        box = given[1].get_position()
+        fig, axes = call(given[1])
+        assert fig is fig0 and given[1] not in fig.axes, name  # replaced
+        assert given[0] in fig.axes and not given[0].has_data(), name
+        fig.canvas.draw()
+        for a in axes.flat:
+            if a.get_visible() and a.axison:
+                p = a.get_position()
+                assert p.x0 >= box.x0 - 0.05 and p.x1 <= box.x1 + 0.05, name
+        fig, axes = call(None)
+        assert fig is not fig0 and all(a in fig.axes for a in axes.flat), name
+        assert axes.flat[0].has_data(), name
+        plt.close("all")
 
 
 def test_save_figure_writes_and_closes(tmp_path, outcomes):
@@ -277,3 +311,282 @@ def test_save_figure_writes_and_closes(tmp_path, outcomes):
     with pytest.raises(TypeError, match="path must be a str"):
         plots.save_figure(fig, 3)
     assert not (tmp_path / "x.png").exists() and not plt.fignum_exists(fig.number)
+
+
+# ----- the figures of rows: sorted, failed initializers apart -----------------
+
+
+def rows_outcomes(n=16, metric_noise=0.01):
+    """Four working initializers of known order, one at chance, one all diverged."""
+    rng = np.random.default_rng(3)
+    skills = {"he_normal": 0.95, "orthogonal": 0.97, "glorot_uniform": 0.93,
+              "lecun_normal": 0.96, "zeros": 0.1, "ones": 0.5}  # fmt: skip
+    labels = np.repeat(list(skills), n)
+    r = labels.size
+    acc = np.repeat(list(skills.values()), n) + rng.normal(0, metric_noise, r)
+    div = labels == "ones"
+    steps = np.array([0, 10, 100, 1000])
+    t = np.log1p(steps)[None, :] / np.log1p(1000)
+    curve = 0.1 + (acc[:, None] - 0.1) * t
+    loss = np.where(div[:, None], np.nan, 2.3 * (1.05 - curve))
+    return Outcomes(
+        initializer=labels,
+        restart=np.tile(np.arange(n), len(skills)),
+        init_seed=np.tile(np.arange(n), len(skills)),
+        data_seed=np.tile(np.arange(n), len(skills)),
+        steps=steps,
+        curves={"test_accuracy": curve, "train_loss": loss},
+        final={
+            "test_accuracy": np.where(div, np.nan, acc),
+            "train_loss": loss[:, -1],
+        },  # fmt: skip
+        diverged=div,
+        diverged_step=np.where(div, 10, -1),
+        steps_to_target=np.full(r, -1),
+        metadata={"num_classes": 10},
+    )
+
+
+WORKING = ["orthogonal", "lecun_normal", "he_normal", "glorot_uniform"]  # best first
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return rows_outcomes()
+
+
+def tick_texts(ax):
+    return [t.get_text() for t in ax.get_yticklabels()]
+
+
+def figure_legends(fig):
+    return [a.get_legend() for a in fig.axes if a.get_legend()] + list(fig.legends)
+
+
+def test_interval_estimates_rows_sorted_failed_apart(rows):
+    table = stats.summary_table(rows, "test_accuracy", rng=0, n_resamples=100)
+    fig, axes = plots.plot_interval_estimates(rows, "test_accuracy", table=table)
+    assert axes.shape == (2, 3)  # working / failed x mean, IQM, median
+    names = [t.split(" ")[0] for t in tick_texts(axes[0, 0])]
+    assert names == WORKING  # best IQM on top
+    failed = [t.split(":")[0] for t in tick_texts(axes[1, 0])]
+    assert sorted(failed) == ["ones", "zeros"]  # exactly the failing ones
+    assert "ones: diverged" in tick_texts(axes[1, 0])
+    # every zeros restart starts from the same network (step-0 accuracy 0.1 for
+    # all init seeds) and ends at chance
+    assert "zeros: symmetry never broken" in tick_texts(axes[1, 0])
+    # The IQM panel's points are the table's IQMs, row by row.
+    iqm = table.set_index("initializer")["iqm"]
+    dots = [ln for ln in axes[0, 1].lines if ln.get_marker() == "o"]
+    np.testing.assert_allclose([d.get_xdata()[0] for d in dots], iqm[WORKING])
+    # The working panel zooms to the working ones: zeros (0.1) is off its axis,
+    # and the chance level is dashed in the failed panel.
+    assert axes[0, 0].get_xlim()[0] > 0.5
+    assert any(ln.get_linestyle() == "--" and ln.get_xdata()[0] == 0.1
+               for ln in axes[1, 0].lines)  # fmt: skip
+    assert not figure_legends(fig)  # the names are on the axis: no legend
+    palette = plots.colors(rows.labels)
+    np.testing.assert_allclose(dots[0].get_color()[:3], palette["orthogonal"][:3])
+
+
+def test_interval_estimates_direction_sort_key_and_no_split(rows):
+    data = {"a": [3.0, 3.1, 2.9, 3.0], "b": [1.0, 1.2, 0.9, 1.1],
+            "c": [2.0, 2.2, 1.9, 2.1]}  # fmt: skip
+    _, axes = plots.plot_interval_estimates(data, "loss", higher_is_better=False,
+                                            n_resamples=50)  # fmt: skip
+    assert axes.shape == (1, 3)  # nothing failed: one row of panels
+    assert tick_texts(axes[0, 0]) == ["b", "c", "a"]  # lowest loss first
+    _, axes = plots.plot_interval_estimates(
+        {"x": [0.0, 10.0, 10.0, 10.0, 10.0], "y": [5.0, 5.0, 5.0, 5.0, 5.0]},
+        sort_by="mean", statistics=["mean", "median"], n_resamples=50,
+    )  # fmt: skip
+    assert axes.shape == (1, 2) and tick_texts(axes[0, 0]) == ["x", "y"]  # 8 > 5
+    _, axes = plots.plot_interval_estimates(rows, "test_accuracy", failed=False,
+                                            n_resamples=50)  # fmt: skip
+    assert axes.shape == (1, 3) and len(tick_texts(axes[0, 0])) == 6
+    _, axes = plots.plot_interval_estimates(
+        rows, "test_accuracy", failed=["he_normal"], n_resamples=50
+    )
+    assert tick_texts(axes[1, 0]) == ["he_normal: failed"]
+
+
+def test_interval_estimates_refuse_bad_arguments(rows):
+    with pytest.raises(ValueError, match="statistics must be"):
+        plots.plot_interval_estimates(rows, "test_accuracy", statistics=["max"])
+    with pytest.raises(ValueError, match="sort_by"):
+        plots.plot_interval_estimates(rows, "test_accuracy", sort_by="max")
+    with pytest.raises(ValueError, match="unknown label"):
+        plots.plot_interval_estimates(rows, "test_accuracy", failed=["nope"])
+    with pytest.raises(TypeError, match="list of labels"):
+        plots.plot_interval_estimates(rows, "test_accuracy", failed="zeros")
+
+
+def test_strips_rows_points_and_failed_panel(rows):
+    fig, axes = plots.plot_strips(rows, "test_accuracy")
+    names = [t.split(" ")[0] for t in tick_texts(axes[0, 0])]
+    assert names == WORKING and tick_texts(axes[0, 0])[0] == "orthogonal (n=16)"
+    assert sorted(t.split(":")[0] for t in tick_texts(axes[1, 0])) == ["ones", "zeros"]
+    # one point per kept restart, in the row of its initializer
+    points = [c for c in axes[0, 0].collections if isinstance(c, PathCollection)]
+    assert [len(c.get_offsets()) for c in points] == [16] * 4
+    for y, (label, c) in enumerate(zip(WORKING, points, strict=True)):
+        xy = c.get_offsets()
+        np.testing.assert_allclose(
+            np.sort(xy[:, 0]), np.sort(rows.values("test_accuracy", label))
+        )
+        assert np.all(np.abs(xy[:, 1] - y) < 0.5)
+    # "ones" diverged everywhere: no points, the panel says so
+    assert any("all 16 diverged" in t.get_text() for t in axes[1, 0].texts)
+    assert not figure_legends(fig)
+    _, axes = plots.plot_strips(rows, "test_accuracy", kind="strip", failed=False)
+    assert axes.shape == (1, 1)
+    with pytest.raises(ValueError, match="kind"):
+        plots.plot_strips(rows, "test_accuracy", kind="violin")
+    with pytest.raises(ValueError, match="jitter"):
+        plots.plot_strips(rows, "test_accuracy", jitter=0.6)
+
+
+def test_ecdf_split_one_legend_best_first(rows):
+    fig, axes = plots.plot_ecdf_split(rows, "test_accuracy")
+    assert axes.shape == (1, 2)
+    assert len(axes[0, 0].lines) == 4 and len(axes[0, 1].lines) >= 1  # zeros
+    legends = figure_legends(fig)
+    assert len(legends) == 1
+    texts = [t.get_text().split(":")[0] for t in legends[0].get_texts()]
+    assert texts[:4] == WORKING and sorted(texts[4:]) == ["ones", "zeros"]
+    assert axes[0, 0].get_xlim()[0] > 0.5  # zoomed on the working ones
+
+
+def test_improvement_matrix_cells(rows):
+    working = stats.improvement_matrix(
+        rows, "test_accuracy", rng=0, labels=WORKING, n_resamples=100
+    )
+    fig, ax = plots.plot_improvement_matrix(working)
+    shown = ax.images[0].get_array()
+    assert np.all(np.ma.getmaskarray(shown)[np.eye(4, dtype=bool)])  # no diagonal
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose(np.ma.getdata(shown)[off], working["p"][off])
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 2 * 12  # probability and interval in each of 12 cells
+    bold = [t for t in ax.texts if t.get_fontweight() == "bold"]
+    resolved = ~((working["low"] <= 0.5) & (0.5 <= working["high"])) & off
+    assert len(bold) == int(resolved.sum())
+    assert [t.get_text() for t in ax.get_yticklabels()] == WORKING
+    # A subset in another order; no intervals when asked.
+    _, ax = plots.plot_improvement_matrix(working, labels=WORKING[::-1][:3],
+                                          annotate=False)  # fmt: skip
+    assert [t.get_text() for t in ax.get_yticklabels()] == WORKING[::-1][:3]
+    assert len(ax.texts) == 6
+    with pytest.raises(ValueError, match="lacks 'low'"):
+        plots.plot_improvement_matrix({"labels": ["a"], "p": [[0.5]]})
+
+
+def test_curve_panels_one_per_initializer_best_first(rows):
+    fig, axes = plots.plot_curve_panels(rows, "test_accuracy")
+    assert axes.shape == (2, 5) and not axes.flat[-1].axison  # 6 panels, 1 spare
+    titles = [a.get_title().split("\n")[0] for a in axes.flat[:6]]
+    assert titles[:4] == WORKING and titles[5] == "ones (16 diverged)"
+    # each panel: the others' medians in grey (5, less the all-diverged one),
+    # then its own median over kept restarts
+    a = axes.flat[0]
+    grey = [ln for ln in a.lines if ln.get_color() == plots.style.REFERENCE]
+    assert len(grey) == 4
+    own = a.lines[-1]
+    keep = (rows.initializer == "orthogonal") & ~rows.diverged
+    np.testing.assert_allclose(
+        own.get_ydata(), np.median(rows.curves["test_accuracy"][keep], 0)
+    )
+    assert a.get_xscale() == "symlog"  # steps 0..1000 span three decades
+    assert not figure_legends(fig)
+    _, axes = plots.plot_curve_panels(rows, "train_loss", order=WORKING, ncols=2,
+                                      logx=False)  # fmt: skip
+    assert axes.shape == (2, 2) and axes.flat[0].get_yscale() == "log"
+    assert axes.flat[0].get_xscale() == "linear"
+    with pytest.raises(ValueError, match="order must list"):
+        plots.plot_curve_panels(rows, "train_loss", order=["nope"])
+
+
+def test_log_steps_and_curves_outer_band(rows):
+    assert plots.log_steps([0, 10, 100, 1000])
+    assert not plots.log_steps([0, 100, 200, 300])
+    assert not plots.log_steps([0, 1, 2])
+    _, ax = plots.plot_curves(rows, "test_accuracy", outer=(5, 95))
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2 * 5  # inner and outer band, 5 with kept restarts
+    assert ax.get_xscale() == "symlog"
+    with pytest.raises(ValueError, match="outer"):
+        plots.plot_curves(rows, "test_accuracy", outer=(95, 5))
+
+
+# ----- style: colours, one legend, sizes, formats --------------------------------
+
+
+def test_known_names_keep_their_colour_in_any_subset():
+    from initlab.registry import REGISTRY
+
+    names = sorted(REGISTRY)
+    everyone = plots.colors(names)
+    assert len(set(everyone.values())) == len(names)  # distinct, 30+ of them
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        subset = list(rng.choice(names, size=rng.integers(1, 8), replace=False))
+        subset += ["my_init", "other"]  # unknown names do not move known ones
+        got = plots.colors(subset)
+        for name in subset[:-2]:
+            assert got[name] == everyone[name], name
+        assert len(set(got.values())) == len(subset)
+    # a derived label takes its base name's colour when the base is absent
+    assert plots.colors(["constant(0.1)"])["constant(0.1)"] == everyone["constant"]
+    both = plots.colors(["constant", "constant(0.1)"])
+    assert both["constant"] == everyone["constant"] != both["constant(0.1)"]
+    assert len(set(plots.PALETTE)) == len(plots.PALETTE) >= 40
+    assert plots.style.REFERENCE not in plots.PALETTE  # grey is for references
+
+
+def test_a_legend_at_most_once_per_figure(outcomes):
+    fig, axes = plt.subplots(1, 3)
+    plots.plot_curves(outcomes, "test_accuracy", ax=axes[0])
+    plots.plot_curves(outcomes, "train_loss", ax=axes[1])
+    plots.plot_ecdf(outcomes, "test_accuracy", ax=axes[2])
+    assert [a.get_legend() is not None for a in axes] == [True, False, False]
+
+
+def test_figure_style_sizes_and_vector_copies(tmp_path, outcomes):
+    for medium, spec in plots.MEDIA.items():
+        with plots.figure_style(medium):
+            fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+            assert fig.get_size_inches()[0] == pytest.approx(spec["width"])
+            assert matplotlib.rcParams["font.size"] == spec["font"]
+            fig2, axes = plots.plot_interval_estimates(
+                outcomes, "test_accuracy", n_resamples=30
+            )
+            assert fig2.get_size_inches()[0] == pytest.approx(spec["width"])
+    assert matplotlib.rcParams["font.size"] == 10  # restored after the block
+    with pytest.raises(ValueError, match="medium"):
+        with plots.figure_style("poster"):
+            pass
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    path = plots.save_figure(fig, tmp_path / "e.png", also=["svg", "pdf"])
+    assert (tmp_path / "e.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / "e.pdf").read_bytes()[:4] == b"%PDF"
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    with pytest.raises(ValueError, match="format"):
+        plots.save_figure(fig, tmp_path / "f.png", also=["docx"])
+    fig, _ = plots.plot_ecdf(outcomes, "test_accuracy")
+    with pytest.raises(TypeError, match="list of format names"):
+        plots.save_figure(fig, tmp_path / "f.png", also="svg")
+
+
+def test_long_names_fit_and_stay_distinct():
+    # Two names that would shorten to the same text stay whole; others shorten.
+    a = "variance_scaling(scale=2.0, mode='fan_in', distribution='uniform')"
+    b = "variance_scaling(scale=2.0, mode='fan_out', distribution='uniform')"
+    c = "truncated_normal(mean=0.0, stddev=0.05, a_rather_long_suffix=True)"
+    data = {a: [1.0, 2.0, 3.0], b: [2.0, 3.0, 4.0], c: [3.0, 4.0, 5.0],
+            "he": [0.0, 1.0, 2.0]}  # fmt: skip
+    _, axes = plots.plot_strips(data, failed=False)
+    names = [t.split(" (n=")[0] for t in tick_texts(axes[0, 0])]
+    assert len(set(names)) == 4 and a in names and b in names
+    short = next(n for n in names if n.startswith("truncated"))
+    assert "…" in short and len(short) <= 26

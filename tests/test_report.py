@@ -1,6 +1,8 @@
 """Tests of initlab.report: every file is written and every link resolves."""
 
+import base64
 import dataclasses
+import itertools
 import re
 
 import numpy as np
@@ -53,8 +55,15 @@ def grid_outcomes(n_init=5, n_data=4, diverged=(22, 25), accuracy=True):
 
 def md_table_rows(md):
     lines = md.split("## Summary")[1].strip().splitlines()
-    table = [ln for ln in lines if ln.startswith("|")]
+    table = list(itertools.takewhile(lambda ln: ln.startswith("|"), lines))
     return table[2:]  # drop header and separator
+
+
+def embedded_images(page):
+    """The decoded bytes of every <img> of an HTML page (all must be data: URIs)."""
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert all(s.startswith("data:image/png;base64,") for s in srcs), srcs[:1]
+    return [base64.b64decode(s.split(",", 1)[1]) for s in srcs]
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +95,19 @@ def test_report_folder_has_every_file(written):
     assert len(back) == 60 and back.labels == LABELS
 
 
-def test_html_images_exist_and_all_are_linked(written):
+def test_html_embeds_every_figure_and_markdown_links_them(written):
+    # The HTML is one file: every figure is embedded (byte for byte the PNG
+    # written beside it), and each PNG is shown once.
     page = (written / "report.html").read_text()
-    srcs = re.findall(r'<img src="([^"]+)"', page)
-    assert srcs and all((written / s).is_file() for s in srcs)
-    pngs = {f"figures/{p.name}" for p in (written / "figures").glob("*.png")}
-    assert set(srcs) == pngs
+    embedded = embedded_images(page)
+    pngs = sorted((written / "figures").glob("*.png"))
+    assert sorted(embedded) == sorted(p.read_bytes() for p in pngs)
     body = page.split("<tbody>")[1].split("</tbody>")[0]
-    cells = re.findall(r"<tr>\s*<td>([^<]*)</td>", body)
+    cells = re.findall(r"<tr[^>]*>\s*<td>([^<]*)</td>", body)
     assert cells == LABELS  # one row per initializer
     md = (written / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert set(links) == pngs
+    assert set(links) == {f"figures/{p.name}" for p in pngs}
 
 
 def test_markdown_content(written):
@@ -149,7 +159,7 @@ def test_report_with_an_all_diverged_initializer(tmp_path):
     assert zeros[:3] == ["zeros", "0", "20"] and zeros[3] == "–"
     assert "nan" not in (path / "report.md").read_text().lower()
     page = (path / "report.html").read_text()
-    assert all((path / s).is_file() for s in re.findall(r'<img src="([^"]+)"', page))
+    assert len(embedded_images(page)) == len(list((path / "figures").glob("*.png")))
 
 
 def test_report_bad_input(tmp_path):
@@ -175,9 +185,8 @@ def test_report_from_a_real_engine_run(tmp_path):
     for label in out.labels:
         assert label in md
     html = (folder / "report.html").read_text()
-    for src in re.findall(r'<img src="([^"]+)"', html):
-        assert (folder / src).exists()
-    assert len(list((folder / "figures").glob("*.png"))) >= 4
+    pngs = list((folder / "figures").glob("*.png"))
+    assert len(pngs) >= 4 and len(embedded_images(html)) == len(pngs)
     back = Outcomes.load(folder)
     assert len(back) == 192
 
@@ -243,7 +252,9 @@ def test_report_shows_the_table_and_split_it_is_given(tmp_path):
     path = report.write_report(out, tmp_path, rng=0, n_resamples=100, table=table,
                                components=split)  # fmt: skip
     md = (path / "report.md").read_text()
-    shown = report.display_table(table)
+    # The report shows it best first by IQM, digits from the interval widths.
+    best_first = table.sort_values("iqm", ascending=False).reset_index(drop=True)
+    shown = report.display_table(best_first, digits="auto", median_interval=True)
     for r, want in zip(md_table_rows(md), shown.itertuples(index=False), strict=True):
         assert [c.strip() for c in r.split("|")[1:-1]] == list(want)
     vc = split["zeros"]
@@ -270,3 +281,167 @@ def test_report_refuses_bad_folder_and_title(tmp_path):
         report.write_report(grid_outcomes(), 3)
     with pytest.raises(TypeError, match="title must be a str"):
         report.write_report(grid_outcomes(), tmp_path, title=None)
+
+
+# ----- findings, digits, figures, reproduction -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "width, want",
+    [(0.004, 3), (0.0012, 4), (0.2, 2), (0.04, 2), (3.0, 0), (25.0, 0),
+     (0.0096, 3), (0.0, None), (float("nan"), None), (-1.0, None)],
+)  # fmt: skip
+def test_decimals_follow_the_width(width, want):
+    # the first significant digit of the width is the last decimal shown, one
+    # more when it is 1 or 2 (0.0096 rounds to 0.01: 3 decimals)
+    assert report.decimals(width) == want
+
+
+def test_auto_digits_per_column_from_interval_widths():
+    rows = [
+        summary_row(initializer="a", mean=0.97341, mean_low=0.97101,
+                    mean_high=0.97501, iqm=0.97312, iqm_low=0.97251,
+                    iqm_high=0.97371, median=0.9733, std=0.0008132),
+        summary_row(initializer="b", mean=0.10141, mean_low=0.10141,
+                    mean_high=0.10141, iqm=0.1012, iqm_low=0.1006,
+                    iqm_high=0.1018, median=0.1019, std=0.00071),
+    ]  # fmt: skip
+    shown = report.display_table(pd.DataFrame(rows), digits="auto")
+    # mean: widths 0.004 and 0 (degenerate, ignored) -> 3 decimals; IQM:
+    # widths 0.0012 -> 4 decimals; std and median like the IQM.
+    assert shown.iloc[0]["mean [95% CI]"] == "0.973 [0.971, 0.975]"
+    assert shown.iloc[1]["mean [95% CI]"] == "0.101 [0.101, 0.101]"
+    assert shown.iloc[0]["IQM [95% CI]"] == "0.9731 [0.9725, 0.9737]"
+    assert shown.iloc[0]["std"] == "0.0008" and shown.iloc[1]["median"] == "0.1019"
+    with pytest.raises(ValueError, match="'auto'"):
+        report.display_table(pd.DataFrame(rows), digits="many")
+    assert report.column_decimals([1.0, 2.0], [1.0, 2.0]) is None
+
+
+@pytest.fixture(scope="module")
+def page_text(written):
+    return (written / "report.md").read_text(), (written / "report.html").read_text()
+
+
+def findings_of(md):
+    block = md.split("## Findings")[1].split("## Summary")[0]
+    return [ln[2:] for ln in block.strip().splitlines()]
+
+
+def test_findings_lead_the_report(written, page_text):
+    md, page = page_text
+    assert md.index("## Findings") < md.index("## Summary") < md.index("## Figures")
+    assert md.index("## Figures") < md.index("## Settings and reproduction")
+    lines = findings_of(md)
+    assert lines[0].startswith("**Best by IQM: he_normal**: test_accuracy ")
+    # zeros (skill 0.3) is a working initializer here: no chance level known,
+    # no one-class restarts; 2 of glorot_uniform's 20 restarts diverged.
+    assert "**Failed: none**" in lines[-2]
+    assert lines[-1].startswith("**Diverged: 2 of 60 restarts**: (glorot_uniform 2)")
+    assert '<section id="findings">' in page and "Best by IQM: he_normal" in page
+
+
+def test_findings_name_failures_and_unresolved_ties(tmp_path):
+    out = grid_outcomes(diverged=range(40, 60))  # every zeros restart diverged
+    # glorot_uniform as good as he_normal: the restarts cannot separate them
+    final = dict(out.final)
+    acc = final["test_accuracy"].copy()
+    he, gl = out.initializer == "he_normal", out.initializer == "glorot_uniform"
+    acc[gl] = acc[he] + np.random.default_rng(0).normal(0, 0.002, he.sum())
+    final["test_accuracy"] = acc
+    out = dataclasses.replace(out, final=final)
+    path = report.write_report(out, tmp_path, n_resamples=200, vector=None)
+    md = (path / "report.md").read_text()
+    lines = findings_of(md)
+    best = lines[0].split("**")[1].removeprefix("Best by IQM: ")
+    other = ({"he_normal", "glorot_uniform"} - {best}).pop()
+    assert lines[1].startswith(f"**Not separable from {best} with 20 restarts**")
+    assert f"P({best} beats {other}) = " in lines[1]
+    assert "**Failed: 1 of 3**: zeros: all 20 restarts diverged" in lines[2]
+    rows = md_table_rows(md)
+    assert rows[-1].split("|")[1].strip() == "zeros"  # failed ones last
+
+
+def test_html_is_one_file_with_nothing_outside(page_text):
+    _, page = page_text
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)
+    assert refs and all(r.startswith("data:") for r in refs)
+    assert not re.search(r"https?://|url\(", page)
+
+
+def test_matrix_in_html_agrees_with_the_comparison_lines(page_text):
+    md, page = page_text
+    lines = re.findall(r"- (P\(he_normal beats [a-z_]+\) = [0-9.]+ \[[0-9., ]+\])", md)
+    assert len(lines) == 2
+    hovers = re.findall(r'title="(P\([^"]+)"', page)
+    # 3 x 3 matrix (zeros works here), 6 off-diagonal cells
+    assert len(hovers) == 6 and set(lines) <= set(hovers)
+
+
+def test_every_figure_in_both_formats(written, tmp_path):
+    figures = written / "figures"
+    pngs = {p.stem for p in figures.glob("*.png")}
+    assert {"intervals", "improvement", "distributions", "ecdf"} <= pngs
+    assert pngs == {p.stem for p in figures.glob("*.svg")}
+    out = grid_outcomes(n_init=2, n_data=2, diverged=())
+    path = report.write_report(out, tmp_path / "n", n_resamples=100, vector=None)
+    assert list((path / "figures").glob("*.png"))
+    assert not list((path / "figures").glob("*.svg"))
+    with pytest.raises(ValueError, match="vector"):
+        report.write_report(out, tmp_path / "x", vector="gif")
+    with pytest.raises(TypeError, match="command must be a str"):
+        report.write_report(out, tmp_path / "x", command=["initlab", "run"])
+
+
+def test_settings_config_file_and_reproduction(tmp_path):
+    import initlab
+
+    config = initlab.TrainConfig(task="xor", initializers=LABELS, num_restarts=20,
+                                 steps=50, seed=7)  # fmt: skip
+    meta = {**config.to_dict(), "devices": ["cpu:0", "cpu:1"], "task_name": "xor",
+            "fingerprint": "abc123", "wall_time_s": 12.345,
+            "versions": {"jax": "0.10.2"},
+            "plan": {"chunk_size": 20, "devices": 2, "blocks": [10, 10]},
+            "mystery_key": {"b": 1}}  # fmt: skip
+    small = grid_outcomes(n_init=2, n_data=2, diverged=())
+    out = dataclasses.replace(small, metadata=meta)
+    path = report.write_report(out, tmp_path / "a", rng=0, n_resamples=100,
+                               vector=None)  # fmt: skip
+    saved = initlab.TrainConfig.load(path / "config.toml")
+    assert saved == initlab.TrainConfig.from_metadata(meta)
+    assert saved.seed == 7 and saved.devices == 2
+    md = (path / "report.md").read_text()
+    settings = md.split("## Settings and reproduction")[1]
+    assert "```sh\ninitlab run --config config.toml\n```" in settings
+    assert "- **seed**: `7`" in settings and "- **run fingerprint**: `abc123`" in md
+    assert "- **devices**: `cpu:0, cpu:1`" in settings
+    assert "- **plan**:\n  - **chunk_size**: `20`" in settings
+    assert "- **wall time**: `12.3 s`" in settings
+    assert "### Other recorded values" in settings and "**mystery_key**" in settings
+    assert "rng=0" in settings
+    # A recorded command is shown as it is; the config is still written.
+    meta["command"] = "initlab run xor --num-restarts 20"
+    out = dataclasses.replace(out, metadata=meta)
+    path = report.write_report(out, tmp_path / "b", n_resamples=100, vector=None)
+    assert (
+        "```sh\ninitlab run xor --num-restarts 20\n```"
+        in (path / "report.md").read_text()
+    )
+    assert (path / "config.toml").exists()
+
+
+def test_no_config_file_when_it_cannot_be_rebuilt(tmp_path, written):
+    import initlab
+    from initlab.tasks import xor
+
+    meta = initlab.TrainConfig(task=xor(), initializers=LABELS).to_dict()
+    out = dataclasses.replace(grid_outcomes(n_init=2, n_data=2, diverged=()),
+                              metadata=meta)  # fmt: skip
+    path = report.write_report(out, tmp_path, n_resamples=100, vector=None)
+    md = (path / "report.md").read_text()
+    assert not (path / "config.toml").exists()
+    assert "No config.toml: the configuration holds Python objects" in md
+    # the synthetic run records no full config at all: said so, nothing written
+    assert not (written / "config.toml").exists()
+    assert "does not record a full TrainConfig" in (written / "report.md").read_text()

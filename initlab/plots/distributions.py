@@ -143,3 +143,93 @@ def plot_ecdf(
     _legend(ax)
     ax.set_title(f"ECDF of {_pretty(name)}")
     return fig, ax
+
+
+def plot_ecdf_split(
+    data: Outcomes | Mapping[str, Any],
+    metric: str | None = None,
+    *,
+    sort_by: str = "iqm",
+    failed: Any = None,
+    chance: float | None = None,
+    higher_is_better: bool | None = None,
+    palette: Mapping[str, Any] | None = None,
+    ax: Axes | None = None,
+) -> tuple[Figure, np.ndarray]:
+    """Empirical CDFs, the working initializers zoomed, the failed ones apart.
+
+    As :func:`plot_ecdf`, with failed initializers (see
+    :func:`initlab.stats.failures`) in a narrower panel of their own on the
+    right, so the working ones' axis spans only their values. One legend for
+    the figure, beside the panels, best first (by ``sort_by``).
+
+    Args:
+      data: Outcomes (with ``metric``) or mapping label -> (R,) values.
+      metric: final metric name (x axis).
+      sort_by: "mean", "iqm" (default) or "median": the legend's order.
+      failed: None (found from the data), a mapping label -> reason, a list of
+        labels, or False (one panel).
+      chance: the task's chance level (dashed in the failed panel); default
+        :func:`initlab.stats.chance_level` of the Outcomes.
+      higher_is_better: override the metric's direction (mappings default True).
+      palette: label -> colour; default :func:`colors` of the labels.
+      ax: an axes whose place the panels take; a new figure if None.
+
+    Returns:
+      ``(fig, axes)``: a (1, 1 or 2) array, working panel first.
+
+    Example:
+      >>> fig, axes = plot_ecdf_split(outcomes, "test_accuracy")
+    """
+    from matplotlib.lines import Line2D
+
+    from initlab.plots._values import failed_xlim
+    from initlab.plots.strips import split_rows
+    from initlab.plots.style import REFERENCE, _names, _panels, _width
+
+    labels, values, diverged, higher, name, level, bad, working, broken = split_rows(
+        data, metric, failed, chance, sort_by, higher_is_better, 0, "plot_ecdf_split"
+    )
+    palette = _palette(labels, palette)
+    short = _names(labels)
+    groups = [g for g in (working, broken) if g]
+    fig, axes = _panels(ax, 1, len(groups), height=_width() * 0.5,
+                        width_ratios=[1.0, 0.42][: len(groups)],
+                        sharey="row")  # fmt: skip
+    handles = []
+    for c, group in enumerate(groups):
+        a = axes[0, c]
+        for label in group:
+            v = np.sort(values[label])
+            text = short[label] + (f": {bad[label]}" if label in bad else "")
+            if diverged[label]:
+                text += f" ({diverged[label]} diverged)"
+            if v.size == 0:
+                handles.append(Line2D([], [], color=palette[label], label=text))
+                continue
+            frac = np.arange(1, v.size + 1) / v.size
+            (line,) = a.step(np.r_[v[0], v], np.r_[0.0, frac], where="post",
+                             color=palette[label], label=text)  # fmt: skip
+            handles.append(line)
+        if group is broken:
+            if level is not None:
+                a.axvline(level, color=REFERENCE, linestyle="--", linewidth=0.8)
+            limits = failed_xlim([x for lab in group for x in values[lab]], name,
+                                 level)  # fmt: skip
+            if limits is not None:
+                a.set_xlim(*limits)
+            a.set_title("failed: own axis", loc="left", fontsize="medium",
+                        color="#444444")  # fmt: skip
+            a.tick_params(labelleft=c == 0)
+        a.set_xlabel(f"final {_pretty(name)}")
+    axes[0, 0].set_ylabel("fraction of restarts ≤ value")
+    axes[0, 0].set_ylim(0, 1.02)
+    better = "right" if higher else "left"
+    legend_ax = axes[0, -1]
+    legend_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                     borderaxespad=0.0, fontsize="small",
+                     ncols=1 if len(handles) <= 18 else 2,
+                     title="best first")  # fmt: skip
+    if ax is None:
+        fig.suptitle(f"ECDF of {_pretty(name)} (better to the {better})")
+    return fig, axes

@@ -1,12 +1,14 @@
-"""Writing a report: the folder, its Parquet results, figures and two pages.
+"""Writing a report: the folder, its Parquet results, figures, config and pages.
 
 ``write_report(outcomes, "out/")`` writes::
 
     out/results.parquet      every restart (Outcomes.save)
-    out/figures/*.png        distributions, ECDF, profiles, best of k, curves,
+    out/config.toml          the run's TrainConfig, when it can be rebuilt
+    out/figures/*.png, .svg  interval estimates, probability of improvement,
+                             distributions, ECDF, curves, profiles, best of k,
                              variance split (grid designs), per-layer statistics
-    out/report.md            summary table, comparisons, metadata, figures
-    out/report.html          the same, one self-contained page (images linked)
+    out/report.md            findings, tables, figures, settings and provenance
+    out/report.html          the same, one self-contained page (images embedded)
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from initlab import stats
+from initlab._checks import choice
 from initlab.report.figures import _write_figures
 from initlab.report.pages import _html, _markdown
 from initlab.report.sections import (
     _binomial_lines,
     _comparison_lines,
     _diverged_text,
-    _metadata_items,
+    _findings,
     _method_text,
+    _provenance,
     _target_text,
     _variance_line,
 )
-from initlab.report.tables import display_table
+from initlab.report.tables import column_decimals, display_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,8 +78,23 @@ def write_report(
     title: str = "initlab report",
     components: Mapping[str, dict[str, Any] | str] | None = None,
     table: pd.DataFrame | None = None,
+    chance: float | None = None,
+    command: str | None = None,
+    vector: str | None = "svg",
 ) -> Path:
     """Writes results, figures and a Markdown + HTML report into ``out_dir``.
+
+    The report opens with its findings: the best initializer by IQM with its
+    interval, the ones it cannot be told apart from with these restarts
+    (overlapping intervals, with the probability of improvement), the range
+    of the rest, the failed ones and why (diverged; at the chance level;
+    "symmetry never broken": every restart started from the same network, see
+    :func:`initlab.stats.failures`), and the diverged restarts. Then the
+    tables, with digits chosen from the interval widths
+    (:func:`initlab.report.decimals`), the figures (failed initializers drawn
+    apart so the working ones' axes zoom to their range), and the settings and
+    provenance: the configuration, how to reproduce it, versions, devices and
+    plan, seeds, wall time, the run fingerprint and every other recorded key.
 
     The summary table has one row per initializer: restarts kept (n), diverged
     restarts, mean and IQM with percentile-bootstrap intervals, median, std,
@@ -104,13 +123,23 @@ def write_report(
         from ``rng``.
       table: precomputed ``stats.summary_table(outcomes, metric, target=target,
         k=k, confidence=confidence)``; default computed here from ``rng``.
+      chance: the task's chance level of ``metric`` (e.g. 1 / classes for an
+        accuracy); default :func:`initlab.stats.chance_level` (recorded in the
+        metadata). Failed initializers are found without it too, when every
+        restart predicts one class for every input.
+      command: the command that reproduces the run; default
+        ``metadata["command"]``, else ``initlab run --config config.toml``
+        when the config could be written.
+      vector: a vector copy of every figure beside its PNG: "svg" (default),
+        "pdf", or None.
 
     Returns:
       The folder ``out_dir`` as a Path.
 
     Raises:
-      ValueError: no restarts; KeyError: unknown metric; TypeError: ``out_dir``
-        not a path or ``title`` not a str. Bad ``k``, ``confidence`` or
+      ValueError: no restarts, unknown ``vector`` format; KeyError: unknown
+        metric; TypeError: ``out_dir`` not a path, ``title`` or ``command``
+        not a str. Bad ``k``, ``confidence`` or
         ``n_resamples`` raise from the initlab.stats function that uses them.
 
     Example:
@@ -134,6 +163,13 @@ def write_report(
         )
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}.")
+    if command is not None and not isinstance(command, str):
+        raise TypeError(
+            f"command must be a str (a shell command line), got "
+            f"{type(command).__name__}."
+        )
+    if vector is not None:
+        vector = choice(vector, ("svg", "pdf"), "vector", where="write_report")
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +188,21 @@ def write_report(
             confidence=confidence,
             n_resamples=n_resamples,
         )
-    shown = display_table(table, confidence=confidence)
+    failures = stats.failures(outcomes, metric, rng=0, chance=chance, table=table)
+    level = stats.chance_level(outcomes, metric, chance=chance)
+    order = _best_first(table, higher)
+    ranked = [lab for lab in order if lab not in failures] + [
+        lab for lab in order if lab in failures
+    ]  # working best first, then the failed ones
+    position = {lab: i for i, lab in enumerate(ranked)}
+    rank = [position[str(lab)] for lab in table["initializer"]]
+    by_rank = table.iloc[sorted(range(len(rank)), key=rank.__getitem__)]
+    shown = display_table(
+        by_rank.reset_index(drop=True),
+        confidence=confidence,
+        digits="auto",
+        median_interval=True,
+    )
     if components is None:
         components = stats.variance_split(
             outcomes,
@@ -161,6 +211,17 @@ def write_report(
             confidence=confidence,
             n_resamples=min(n_resamples, 1000),
         )
+    best, comparisons = stats.compare_with_best(
+        outcomes,
+        metric,
+        rng=seeds[3],
+        table=table,
+        confidence=confidence,
+        n_resamples=n_resamples,
+    )
+    matrix = _matrix(outcomes, metric, table, order, failures, best, comparisons,
+                     rng=seeds[4], confidence=confidence,
+                     n_resamples=min(n_resamples, 1000))  # fmt: skip
     figures = _write_figures(
         outcomes,
         metric,
@@ -171,15 +232,14 @@ def write_report(
         n_resamples=min(n_resamples, 1000),
         components=components,
         layer_stats=layer_stats,
-    )
-    best, comparisons = stats.compare_with_best(
-        outcomes,
-        metric,
-        rng=seeds[3],
         table=table,
-        confidence=confidence,
-        n_resamples=n_resamples,
+        failures=failures,
+        order=order,
+        matrix=matrix,
+        chance=level,
+        vector=vector,
     )
+    reproduce = _write_config(outcomes, out, command)
     direction = "higher" if higher else "lower"
     sections = {
         "title": title,
@@ -190,11 +250,115 @@ def write_report(
             confidence=confidence, n_resamples=n_resamples, k=k, target=target
         ),
         "target": _target_text(metric, target, higher),
-        "comparisons": _comparison_lines(best, comparisons),
+        "comparisons": _comparison_lines(
+            best, {lab: comparisons[lab] for lab in ranked if lab in comparisons}
+        ),
+        "failed": list(failures),
         "variance": [_variance_line(lab, vc) for lab, vc in components.items()],
         "binomial": _binomial_lines(outcomes),
-        "metadata": _metadata_items(outcomes),
+        "findings": _findings(
+            outcomes,
+            metric,
+            table=table,
+            failures=failures,
+            order=order,
+            best=best,
+            comparisons=comparisons,
+            confidence=confidence,
+            places=column_decimals(table["iqm_low"], table["iqm_high"]),
+        ),  # fmt: skip
+        "matrix": matrix,
+        "provenance": _provenance(
+            outcomes,
+            reproduce=reproduce,
+            rng=rng,
+            n_resamples=n_resamples,
+            confidence=confidence,
+        ),  # fmt: skip
     }
     (out / "report.md").write_text(_markdown(sections, shown, figures))
-    (out / "report.html").write_text(_html(sections, shown, figures))
+    (out / "report.html").write_text(_html(sections, shown, figures, out))
     return out
+
+
+def _best_first(table: pd.DataFrame, higher: bool) -> list[str]:
+    """Initializer labels by IQM, best first; those without one last."""
+    iqm = table["iqm"].to_numpy(float)
+    key = [(0, -v if higher else v) if v == v else (1, 0.0) for v in iqm]
+    ranked = sorted(range(len(key)), key=lambda i: key[i])
+    return [str(table["initializer"].iloc[i]) for i in ranked]
+
+
+def _matrix(
+    outcomes: Outcomes,
+    metric: str,
+    table: pd.DataFrame,
+    order: list[str],
+    failures: Mapping[str, Any],
+    best: str | None,
+    comparisons: Mapping[str, tuple[float, float, float]],
+    **kwargs: Any,
+) -> dict[str, Any] | None:
+    """Probability of improvement between the working initializers, best first.
+
+    The best's row and column are replaced by :func:`initlab.stats.
+    compare_with_best`'s numbers, so the matrix, the findings and the
+    comparison lines agree to the last digit.
+    """
+    n = dict(zip(table["initializer"].astype(str), table["n"], strict=True))
+    labels = [lab for lab in order if lab not in failures and n.get(lab, 0) >= 2]
+    if len(labels) < 2:
+        return None
+    m = stats.improvement_matrix(outcomes, metric, labels=labels, **kwargs)
+    if best in labels:
+        i = labels.index(best)
+        for label, (p, low, high) in comparisons.items():
+            if label in labels:
+                j = labels.index(label)
+                m["p"][i, j], m["low"][i, j], m["high"][i, j] = p, low, high
+                m["p"][j, i], m["low"][j, i], m["high"][j, i] = 1 - p, 1 - high, 1 - low
+    return m
+
+
+def _write_config(
+    outcomes: Outcomes, out: Path, command: str | None
+) -> tuple[str | None, str]:
+    """Writes config.toml when the metadata rebuilds a TrainConfig.
+
+    Returns ``(command, note)``: the command that reproduces the run (None
+    when there is none) and a sentence about it.
+    """
+    import dataclasses
+
+    from initlab.engine import TrainConfig
+
+    path = out / "config.toml"
+    meta = outcomes.metadata
+    command = command or meta.get("command")
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    missing = [name for name in fields if name not in meta]
+    if missing:
+        path.unlink(missing_ok=True)
+        note = (
+            f"The run's metadata does not record a full TrainConfig (no "
+            f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}), so no "
+            "config.toml was written."
+        )
+        return command, note
+    try:
+        TrainConfig.from_metadata(meta).save(path)
+    except (ValueError, TypeError) as err:
+        path.unlink(missing_ok=True)
+        note = (
+            "No config.toml: the configuration holds Python objects that text "
+            f"cannot rebuild ({str(err).splitlines()[0]})"
+        )
+        return command, note
+    if command is None:
+        command = f"initlab run --config {path.name}"
+        return command, (
+            f"{path.name} (beside this report) holds every option of the run; "
+            "from this folder, the command above trains it again (add the study "
+            "name, e.g. 'initlab run symmetry', for a study other than zoo)."
+        )
+    return command, f"{path.name} (beside this report) holds every option of the run."

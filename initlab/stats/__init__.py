@@ -9,8 +9,10 @@ ran before; a ``Generator`` is consumed (its state advances).
 Functions over a whole run (an :class:`~initlab.outcomes.Outcomes`) work per
 initializer label: :func:`summary_table`, :func:`compare_with_best`,
 :func:`seed_grid` / :func:`variance_split` (runs with ``design="grid"``) and
-:func:`binomial_checks`. :func:`as_rng` and :func:`check_values` are the
-argument helpers every statistic uses; plots and reports use them too.
+:func:`binomial_checks`, :func:`improvement_matrix` (every pair) and
+:func:`failures` (diverged, at chance, symmetry never broken). :func:`as_rng`
+and :func:`check_values` are the argument helpers every statistic uses; plots
+and reports use them too.
 
 Bad input raises, never returns a silent NaN: empty arrays, NaN or inf values
 (usually diverged restarts; see :func:`drop_diverged`), confidence outside
@@ -34,18 +36,28 @@ from initlab.stats.best_of_k import best_of_k_ci, expected_best_of_k
 from initlab.stats.bootstrap import bootstrap_ci
 from initlab.stats.comparisons import (
     compare_with_best,
+    improvement_matrix,
     performance_profile,
     probability_of_improvement,
 )
 from initlab.stats.estimates import iqm, success_rate, summarize
+from initlab.stats.failures import (
+    CHANCE_TOLERANCE,
+    Failure,
+    at_chance,
+    chance_level,
+    failures,
+)
 from initlab.stats.grids import seed_grid, variance_split
 from initlab.stats.tables import drop_diverged, summary_table
 from initlab.stats.variance import binomial_check, binomial_checks, variance_components
 
 __all__ = [
-    "RNG", "Method", "as_rng", "best_of_k_ci", "binomial_check", "binomial_checks",
-    "bootstrap_ci", "check_values", "compare_with_best", "drop_diverged",
-    "expected_best_of_k", "iqm", "performance_profile", "probability_of_improvement",
-    "seed_grid", "success_rate", "summarize", "summary_table", "variance_components",
+    "CHANCE_TOLERANCE", "RNG", "Failure", "Method", "as_rng", "at_chance",
+    "best_of_k_ci", "binomial_check", "binomial_checks", "bootstrap_ci",
+    "chance_level", "check_values", "compare_with_best", "drop_diverged",
+    "expected_best_of_k", "failures", "improvement_matrix", "iqm",
+    "performance_profile", "probability_of_improvement", "seed_grid",
+    "success_rate", "summarize", "summary_table", "variance_components",
     "variance_split",
 ]  # fmt: skip

@@ -1,7 +1,9 @@
-"""Comparing initializers: probability of improvement and performance profiles."""
+"""Comparing initializers: probability of improvement (pairs, the best, every pair)
+and performance profiles."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -215,3 +217,100 @@ def compare_with_best(
         )
         for label, child in zip(others, children, strict=True)
     }
+
+
+def improvement_matrix(
+    data: Outcomes | Mapping[str, Any],
+    metric: str | None = None,
+    *,
+    rng: RNG,
+    labels: Sequence[str] | None = None,
+    higher_is_better: bool | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+) -> dict[str, Any]:
+    """Probability of improvement between every pair of initializers.
+
+    ``p[i, j]`` is :func:`probability_of_improvement` of a restart of
+    ``labels[i]`` over one of ``labels[j]`` (0.5 = no difference), with its
+    percentile-bootstrap interval ``[low[i, j], high[i, j]]``. Each pair
+    ``i < j`` is resampled once, from its own child generator of ``rng``;
+    ``p[j, i] = 1 - p[i, j]`` with the interval mirrored, which is exact: on
+    every resample the two probabilities add up to 1 (ties count half). The
+    diagonal is 0.5 with a NaN interval.
+
+    Args:
+      data: an Outcomes (with ``metric``; diverged restarts left out) or a
+        mapping label -> (R,) finite values.
+      metric: the final metric (for Outcomes).
+      rng: int seed or ``np.random.Generator``.
+      labels: which initializers, in which order (default: all, in order);
+        each needs at least 2 values.
+      higher_is_better: the metric's direction; default from the Outcomes
+        (True for a mapping).
+      confidence, n_resamples: as in :func:`bootstrap_ci`.
+
+    Returns:
+      ``{"labels": [...], "p": (N, N), "low": (N, N), "high": (N, N),
+      "confidence": ..., "higher_is_better": ...}``.
+
+    Raises:
+      KeyError: unknown metric or label. ValueError: fewer than 2 labels, a
+      label with fewer than 2 values, bad confidence.
+
+    Example:
+      >>> m = improvement_matrix({"a": [3, 4, 5], "b": [1, 2, 3]}, rng=0)
+      >>> float(m["p"][0, 1])  # P(a beats b) = (8 + 0.5) / 9
+      0.9444444444444444
+
+    References:
+      Agarwal et al. (2021), "Deep RL at the edge of the statistical precipice".
+    """
+    from initlab.outcomes import Outcomes
+
+    if isinstance(data, Outcomes):
+        if metric is None or metric not in data.final:
+            raise KeyError(f"unknown metric {metric!r}; available: {data.metrics}.")
+        pool = {lab: data.values(metric, lab) for lab in data.labels}
+        higher = (
+            data.higher_is_better(metric)
+            if higher_is_better is None
+            else bool(higher_is_better)
+        )
+    elif isinstance(data, Mapping):
+        pool = {str(k): v for k, v in data.items()}
+        higher = True if higher_is_better is None else bool(higher_is_better)
+    else:
+        raise TypeError(
+            "data must be an Outcomes (with a metric) or a mapping label -> values, "
+            f"got {type(data).__name__}."
+        )
+    names = list(pool) if labels is None else [str(lab) for lab in labels]
+    unknown = [lab for lab in names if lab not in pool]
+    if unknown:
+        raise KeyError(f"unknown label(s) {unknown}; available: {list(pool)}.")
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 labels to compare, got {names}.")
+    values = {
+        lab: check_values(pool[lab], f"values of {lab!r}", min_n=2) for lab in names
+    }
+    confidence = _check_confidence(confidence)
+    n_resamples = _check_n_resamples(n_resamples)
+    n = len(names)
+    p = np.full((n, n), 0.5)
+    low = np.full((n, n), np.nan)
+    high = np.full((n, n), np.nan)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    children = as_rng(rng).spawn(len(pairs))
+    for (i, j), child in zip(pairs, children, strict=True):
+        p[i, j], low[i, j], high[i, j] = probability_of_improvement(
+            values[names[i]],
+            values[names[j]],
+            rng=child,
+            higher_is_better=higher,
+            confidence=confidence,
+            n_resamples=n_resamples,
+        )
+        p[j, i], low[j, i], high[j, i] = 1 - p[i, j], 1 - high[i, j], 1 - low[i, j]
+    return {"labels": names, "p": p, "low": low, "high": high,
+            "confidence": confidence, "higher_is_better": higher}  # fmt: skip

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from initlab.outcomes import Outcomes
 
 _TABLE_COLUMNS = ("mean", "mean_low", "mean_high", "iqm", "iqm_low", "iqm_high",
-                  "median", "std")  # fmt: skip
+                  "median", "median_low", "median_high", "std")  # fmt: skip
 
 
 def drop_diverged(values: Any, diverged: Any) -> tuple[np.ndarray, int]:
@@ -63,7 +63,9 @@ def summary_table(
 
     Diverged restarts are counted in ``diverged`` and left out of every other
     column (``n`` counts the rest). Columns: initializer, n, diverged, mean,
-    mean_low, mean_high, iqm, iqm_low, iqm_high, median, std, then
+    mean_low, mean_high, iqm, iqm_low, iqm_high, median, median_low,
+    median_high, std (the three intervals from one shared set of resamples,
+    :func:`summarize`), then
     success_rate, success_low, success_high if ``target`` is given (success =
     reaching the target in the metric's better direction, Wilson interval),
     then ``best_of_{k}`` (expected best of k with replacement). Cells that
