@@ -313,9 +313,14 @@ def _show(args: argparse.Namespace) -> int:
     table = stats.summary_table(outcomes, metric, rng=0, target=args.target)
     meta = outcomes.metadata
     print(f"{args.dir}: {len(outcomes)} restarts, final {metric}")
-    keys = ("task", "model", "steps", "batch_size", "optimizer", "learning_rate",
-            "design", "seed", "wall_time_s")  # fmt: skip
-    print("settings: " + ", ".join(f"{k}={meta[k]}" for k in keys if k in meta))
+    shown = {"task": meta.get("task_name", meta.get("task")),
+             "model": meta.get("model_name", meta.get("model"))}  # fmt: skip
+    for k in ("steps", "batch_size", "optimizer", "learning_rate", "design", "seed",
+              "wall_time_s"):  # fmt: skip
+        shown[k] = meta.get(k)
+    print(
+        "settings: " + ", ".join(f"{k}={v}" for k, v in shown.items() if v is not None)
+    )
     print(experiments.format_summary(table))
     return 0
 

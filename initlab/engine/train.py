@@ -7,6 +7,7 @@ import dataclasses
 import math
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ def train(
     *,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    record: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Outcomes:
     """Trains ``num_restarts`` restarts per initializer in one compiled loop.
@@ -69,6 +71,8 @@ def train(
       out_dir: a folder: each finished chunk is written atomically and a rerun
         with the same config skips finished chunks (resume).
       progress: show a tqdm bar over chunks and scan segments.
+      record: extra entries for ``Outcomes.metadata`` (e.g. the study that
+        ran it); they do not change the run's identity.
       **options: fields of :class:`TrainConfig` (``num_restarts``, ``steps``,
         ``batch_size``, ``optimizer``, ``learning_rate``, ``design``,
         ``grid_data``, ``seed``, ``first_restart``, ``eval_every``, ``target``,
@@ -174,6 +178,7 @@ def train(
     metadata = {
         **c.to_dict(),
         "task_name": run.task.name,
+        "num_classes": run.task.num_classes,
         "model_name": run.model.name,
         "fingerprint": fp,
         "higher_is_better": {k: higher_is_better(k) for k in result.final},
@@ -185,6 +190,11 @@ def train(
         # every chunk was resumed from disk)
         "first_segment_s": runner.first_segment_s,
     }
+    if record:
+        clash = sorted(set(record) & set(metadata))
+        if clash:
+            raise ValueError(f"train: record cannot replace metadata {clash}.")
+        metadata.update(record)
     result = dataclasses.replace(
         result, steps_to_target=steps_to_target, metadata=metadata
     )

@@ -136,10 +136,11 @@ def _write_depth_report(out: Path, sweep: pd.DataFrame, table: pd.DataFrame,
             cell.groupby(["initializer", "layer", "statistic"], sort=False)["value"]
             .median().reset_index()
         )  # fmt: skip
-        fig, _ = plots.plot_layer_stats(layer_stats, "second_moment", logy=True)
-        name = f"second_moment_{act}.png"
-        fig.suptitle(f"{act}, depth {deepest}: second moment per layer (median)")
-        plots.save_figure(fig, figures / name)
+        with plots.figure_style("screen"):
+            fig, _ = plots.plot_layer_stats(layer_stats, "second_moment", logy=True)
+            fig.suptitle(f"{act}, depth {deepest}: second moment per layer (median)")
+            name = f"second_moment_{act}.png"
+            plots.save_figure(fig, figures / name, dpi=130, also=("svg",))
         lines += [f"![{act}](figures/{name})", ""]
     (out / "report.md").write_text("\n".join(lines))
 

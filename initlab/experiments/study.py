@@ -153,3 +153,22 @@ class Study:
         own = {k: options.pop(k) for k in list(options) if k in self.own_options}
         config = self.config(config, small=small, **options)
         return config if self.finish is None else self.finish(config, own, small)
+
+    def record(self, **own: Any) -> dict[str, Any]:
+        """What a run of this study records beside its config (see ``train``).
+
+        The study's name, its own options (JSON-safe; None left out) and the
+        fields it sets itself, so a report can write a config file that
+        ``initlab run NAME --config`` reproduces.
+
+        Example:
+          >>> STUDIES["xor"].record(ranges=(1.0, 2.0))["study_options"]
+          {'ranges': [1.0, 2.0]}
+        """
+        options = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in own.items()
+            if v is not None
+        }
+        return {"study": self.name, "study_options": options,
+                "study_fixed": sorted(self.fixed)}  # fmt: skip

@@ -96,7 +96,7 @@ def symmetry(
       >>> result.table.set_index("initializer")
     """
     config = SYMMETRY.run_config(config, small=small, **overrides)
-    outcomes = train(config, progress=progress)
+    outcomes = train(config, progress=progress, record=SYMMETRY.record())
     counts = count_distinct_units(outcomes.final_params)
     initial = count_distinct_units(outcomes.initial_params)
     metric = "test_accuracy" if "test_accuracy" in outcomes.final else "test_loss"

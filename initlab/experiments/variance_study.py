@@ -64,7 +64,7 @@ def variance(
     num_restarts = config.num_restarts
     seed = config.seed
     out = _out_path(out_dir)
-    outcomes = train(config, out_dir=out, progress=progress)
+    outcomes = train(config, out_dir=out, progress=progress, record=VARIANCE.record())
     metric = default_metric(outcomes)
     # One split, printed here and written in the report (same numbers).
     split = variance_split(outcomes, metric, rng=seed,

@@ -71,7 +71,9 @@ def xor(
     ranges = _ranges(ranges, small)
     inits = _initializers(ranges)
     out = _out_path(out_dir)
-    outcomes = train(config, out_dir=out, progress=progress)
+    outcomes = train(
+        config, out_dir=out, progress=progress, record=XOR.record(ranges=ranges)
+    )
     rows = []
     for a, label in zip(ranges, inits, strict=True):
         mask = outcomes.initializer == label

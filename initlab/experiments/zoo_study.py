@@ -62,7 +62,7 @@ def zoo(
     """
     config = ZOO.run_config(config, small=small, **overrides)
     out = _out_path(out_dir)
-    outcomes = train(config, out_dir=out, progress=progress)
+    outcomes = train(config, out_dir=out, progress=progress, record=ZOO.record())
     return _report(
         "zoo", outcomes, out, target=config.target, seed=config.seed, small=small,
         title=f"initlab zoo: {len(outcomes.labels)} initializers on "

@@ -345,8 +345,9 @@ def _write_config(
             "config.toml was written."
         )
         return command, note
+    study = meta.get("study")
     try:
-        TrainConfig.from_metadata(meta).save(path)
+        data = TrainConfig.from_metadata(meta).to_dict()
     except (ValueError, TypeError) as err:
         path.unlink(missing_ok=True)
         note = (
@@ -354,11 +355,20 @@ def _write_config(
             f"cannot rebuild ({str(err).splitlines()[0]})"
         )
         return command, note
+    # A study sets some fields itself from its own options (xor: the
+    # initializers from its ranges): the file holds the options, not the fields.
+    for name in meta.get("study_fixed", ()):
+        data.pop(name, None)
+    data.update(meta.get("study_options", {}))
+    import tomli_w
+
+    from initlab.engine.specs import drop_none
+
+    path.write_text(tomli_w.dumps(drop_none(data)))
     if command is None:
-        command = f"initlab run --config {path.name}"
+        command = f"initlab run {study or 'zoo'} --config {path.name}"
         return command, (
             f"{path.name} (beside this report) holds every option of the run; "
-            "from this folder, the command above trains it again (add the study "
-            "name, e.g. 'initlab run symmetry', for a study other than zoo)."
+            "from this folder, the command above trains it again."
         )
     return command, f"{path.name} (beside this report) holds every option of the run."
