@@ -32,7 +32,7 @@ from initlab.engine import (
     use_cpu_devices,
 )
 from initlab.lsuv import lsuv, lsuv_model, lsuv_rescale
-from initlab.models import MODELS, PureModel, from_nnx, from_pure
+from initlab.models import MODELS, PureModel, from_linen, from_nnx, from_pure
 from initlab.outcomes import Outcomes
 from initlab.registry import KERAS_NAMES, get, names, register, to_config
 from initlab.reinit import reinit
@@ -53,7 +53,7 @@ __all__ = [
     "DESIGNS", "DeviceSpec", "KERAS_NAMES", "MODELS", "OPTIMIZERS", "Outcomes",
     "Plan", "PureModel",
     "TASKS", "Task", "TrainConfig", "TrainCore", "TrainState", "diagnostics",
-    "from_nnx", "from_pure", "get", "get_task", "lsuv", "lsuv_model",
+    "from_linen", "from_nnx", "from_pure", "get", "get_task", "lsuv", "lsuv_model",
     "lsuv_rescale", "make_optimizer", "make_task", "make_train", "models",
     "names", "plan", "plots", "register", "reinit", "report", "restart_seeds", "stats",
     "stream_keys", "tasks", "to_config", "train", "use_cpu_devices",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -28,7 +27,8 @@ from initlab.engine.specs import (
     resolve_initializers,
     thawed,
 )
-from initlab.models import MODELS, PureModel, from_nnx
+from initlab.engine.user_code import call_user_code, user_model
+from initlab.models import MODELS, PureModel
 from initlab.registry import get
 from initlab.tasks import TASKS, Task, get_task
 
@@ -154,7 +154,7 @@ def build_task(spec: Any) -> Task:
             f"'package.module:factory', or a Task; got {type(spec).__name__}."
         )
     if ":" in name:
-        made = _call_user_code(name, options, "task")
+        made = call_user_code(name, options, "task")
         if not isinstance(made, Task):
             raise TypeError(
                 f"task {name!r} gave a {type(made).__name__}, not a Task; make one "
@@ -235,7 +235,7 @@ def build_model(spec: Any, task: Task) -> PureModel:
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in
               thawed(kwargs).items()}  # fmt: skip
     if ":" in name:
-        return _user_model(name, kwargs, task)
+        return user_model(name, kwargs, task)
     if name not in MODELS:
         raise ValueError(
             f"unknown model {name!r}.{_checks.closest(name, MODELS)} Valid: "
@@ -273,74 +273,6 @@ def num_outputs(task: Task) -> int:
     params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
     x = jax.ShapeDtypeStruct((1, *task.x_train.shape[1:]), task.x_train.dtype)
     return int(jax.eval_shape(model.apply, params, x).shape[-1])
-
-
-def _user_model(path: str, kwargs: dict[str, Any], task: Task) -> PureModel:
-    target = _import(path, "model")
-    if isinstance(target, PureModel):
-        if kwargs:
-            raise ValueError(
-                f"model {path!r} is a PureModel: it takes no arguments; got "
-                f"{sorted(kwargs)}."
-            )
-        return target
-    if not callable(target):
-        raise TypeError(
-            f"model {path!r} is a {type(target).__name__}; expected a PureModel or "
-            "a function/class that makes one."
-        )
-    params = _parameters(target)
-    if "rngs" in params:  # an NNX module factory: from_nnx wraps it
-        factory = functools.partial(target, **kwargs)
-        return from_nnx(factory, name=path.rpartition(":")[2])
-    made = _call_user_code(path, kwargs, "model", task=task)
-    if not isinstance(made, PureModel):
-        raise TypeError(
-            f"model {path!r} gave a {type(made).__name__}; expected a PureModel "
-            "(initlab.models.from_nnx / from_pure make one)."
-        )
-    return made
-
-
-def _parameters(fn: Callable) -> Mapping[str, inspect.Parameter]:
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-
-
-def _import(path: str, what: str) -> Any:
-    module_name, _, attr = path.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ValueError(
-            f"{what} {path!r}: cannot import {module_name!r} ({err}); is it on "
-            "PYTHONPATH (or installed)?"
-        ) from None
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{what} {path!r}: {module_name!r} has no {attr!r}.")
-        obj = getattr(obj, part)
-    return obj
-
-
-def _call_user_code(path: str, kwargs: Mapping[str, Any], what: str, **extra) -> Any:
-    target = _import(path, what)
-    if not callable(target) or isinstance(target, Task | PureModel):
-        if kwargs:
-            raise ValueError(
-                f"{what} {path!r} is not callable: it takes no arguments; got "
-                f"{sorted(kwargs)}."
-            )
-        return target
-    params = _parameters(target)
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    extra = {k: v for k, v in extra.items() if k in params or takes_any}
-    try:
-        return target(**kwargs, **extra)
-    except TypeError as err:
-        raise ValueError(f"{what} {path!r}: calling it failed: {err}.") from None
 
 
 # ----- optimizers -------------------------------------------------------------------
@@ -420,29 +352,55 @@ def _named_optimizer(name: str, learning_rate: float, kwargs: tuple):
 def check_fits(task: Task, model: PureModel) -> list[str]:
     """Catches a model/data mismatch with abstract evaluation (nothing compiles).
 
+    The model is traced as the engine runs it: parameters, its state, a
+    training-mode step with a key, an evaluation-mode pass.
+
     Returns:
       The names of the metrics a run records ("train_loss", "test_accuracy"...).
 
     Raises:
-      ValueError: the model does not accept the task's inputs, or its outputs
-        do not fit the loss; the message says the shapes, never the arrays.
+      ValueError: the model does not accept the task's inputs, its outputs do
+        not fit the loss, or it fails for another reason (said, with a hint for
+        state and RNG errors); the message gives shapes, never arrays.
 
     Example:
       >>> check_fits(initlab.get_task("xor"), initlab.models.mlp((2,), 2, 1))
       ['train_loss', 'train_accuracy', 'train_solved', 'test_loss', ...]
     """
+    key = jax.random.key(0)
     try:
-        params = jax.eval_shape(model.init, jax.random.key(0))
+        params = jax.eval_shape(model.init, key)
+        state = jax.eval_shape(model.start_state, key)
         x = jax.ShapeDtypeStruct((2, *task.x_train.shape[1:]), task.x_train.dtype)
-        out = jax.eval_shape(model.apply, params, x)
         y = jax.ShapeDtypeStruct((2, *task.y_train.shape[1:]), task.y_train.dtype)
+        out, _ = jax.eval_shape(model.forward_train, params, state, x, key)
+        jax.eval_shape(model.forward_eval, params, state, x)
         jax.eval_shape(task.loss, out, y)
         names = list(jax.eval_shape(task.metrics, out, y))
     except Exception as err:  # noqa: BLE001 - re-raised with the context a user needs
+        said = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+        classes = f", {task.num_classes} classes" if task.num_classes else ""
+        shape = task.x_train.shape[1:]
+        data = f"inputs of shape {shape} per example ({task.kind}{classes})"
+        if "mutate" in str(err) or "TraceContext" in type(err).__name__:
+            raise ValueError(
+                f"model {model.name!r} changes state it does not return while "
+                f"training on task {task.name!r}: {said}. Make batch statistics "
+                "and RNG streams part of the model's state: build it with "
+                "initlab.models.from_nnx (NNX) or from_linen (linen), or give "
+                "from_pure models no hidden state."
+            ) from err
+        shape_error = isinstance(err, TypeError | ValueError) and (
+            "shape" in str(err).lower() or "broadcast" in str(err).lower()
+            or "dimension" in str(err).lower()
+        )  # fmt: skip
+        if shape_error:
+            raise ValueError(
+                f"model {model.name!r} does not fit task {task.name!r} ({data}). "
+                f"JAX said: {said}"
+            ) from err
         raise ValueError(
-            f"model {model.name!r} does not fit task {task.name!r}: inputs have shape "
-            f"{task.x_train.shape[1:]} per example ({task.kind}"
-            f"{f', {task.num_classes} classes' if task.num_classes else ''}). "
-            f"JAX said: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
+            f"model {model.name!r} failed when called on task {task.name!r}'s "
+            f"{data}: {said}"
         ) from err
     return [f"{split}_{name}" for split in ("train", "test") for name in names]

@@ -16,6 +16,7 @@ Parameter paths (for :func:`initlab.reinit` rules) of the reference models:
 ``rnn/cell/dense_h/kernel`` (recurrent), the cell's bias, ``head/kernel|bias``.
 """
 
+from initlab.models.linen import from_linen
 from initlab.models.modules import (
     ACTIVATIONS,
     CNN1D,
@@ -38,6 +39,6 @@ from initlab.models.pure import (
 
 __all__ = [
     "ACTIVATIONS", "CNN1D", "GRUClassifier", "LSTMClassifier", "MLP", "MODELS",
-    "PureModel", "cnn1d", "from_nnx", "from_pure", "get_activation", "gru",
-    "lstm", "mlp", "num_params",
+    "PureModel", "cnn1d", "from_linen", "from_nnx", "from_pure", "get_activation",
+    "gru", "lstm", "mlp", "num_params",
 ]  # fmt: skip

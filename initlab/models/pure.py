@@ -257,18 +257,23 @@ def from_pure(
         )
 
     def pure_init(key: PRNGKey, kernel_init=None, bias_init=None) -> PyTree:
-        params = init(key)
-        rules = [
-            (rule, ini)
-            for rule, ini in ((kernel_rule, kernel_init), (bias_rule, bias_init))
-            if ini is not None
-        ]
-        if not rules:
-            return params
-        # Fold the key so the rule draws are not the draws init(key) made.
-        return reinit(params, rules, jax.random.fold_in(key, 1))
+        return _by_rules(init(key), key, kernel_init, bias_init, kernel_rule,
+                         bias_rule)  # fmt: skip
 
     return PureModel(name, pure_init, apply)
+
+
+def _by_rules(params, key, kernel_init, bias_init, kernel_rule, bias_rule):
+    """The engine's kernel/bias initializers applied by path rules (reinit)."""
+    rules = [
+        (rule, ini)
+        for rule, ini in ((kernel_rule, kernel_init), (bias_rule, bias_init))
+        if ini is not None
+    ]
+    if not rules:
+        return params
+    # Fold the key so the rule draws are not the draws init(key) made.
+    return reinit(params, rules, jax.random.fold_in(key, 1))
 
 
 def mlp(

@@ -28,6 +28,17 @@ def _check_metric(outcomes: Outcomes, metric: Any) -> str:
     return metric
 
 
+def _second_factor(outcomes: Outcomes) -> np.ndarray:
+    """The seeds crossed with the init seeds: the data order for ``grid``, the
+    dropout noise for ``grid_noise``, the augmentation for ``grid_augment``."""
+    design = outcomes.metadata.get("design")
+    if design == "grid_noise":
+        return outcomes.noise_seed
+    if design == "grid_augment":
+        return outcomes.augment_seed
+    return outcomes.data_seed
+
+
 def _grid_cells(outcomes: Outcomes, label: str):
     """(init index, data index, counts) if ``label`` ran a full seed grid, else None.
 
@@ -36,7 +47,7 @@ def _grid_cells(outcomes: Outcomes, label: str):
     """
     mask = outcomes.initializer == label
     ui, ii = np.unique(outcomes.init_seed[mask], return_inverse=True)
-    uj, jj = np.unique(outcomes.data_seed[mask], return_inverse=True)
+    uj, jj = np.unique(_second_factor(outcomes)[mask], return_inverse=True)
     if ui.size < 2 or uj.size < 2:
         return None
     counts = np.zeros((ui.size, uj.size), int)

@@ -6,6 +6,7 @@ downloads: ``digits`` ships with scikit-learn, ``mnist1d`` is regenerated
 locally, the rest are synthetic with fixed seeds.
 """
 
+from initlab.tasks import augment
 from initlab.tasks.datasets import (
     TASKS,
     _mnist1d_arrays,
@@ -20,7 +21,7 @@ from initlab.tasks.losses import LOSSES, LossFn, correct, cross_entropy, half_ss
 from initlab.tasks.task import Kind, Task, make_task
 
 __all__ = [
-    "Kind", "LOSSES", "LossFn", "TASKS", "Task", "correct", "cross_entropy",
+    "Kind", "LOSSES", "augment", "LossFn", "TASKS", "Task", "correct", "cross_entropy",
     "digits", "get_task", "half_sse", "make_task", "mnist1d", "mse", "spirals",
     "teacher", "xor",
     # private, shared with tests (its cache is cleared there)

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from initlab import _checks
 from initlab.models import mlp
+from initlab.tasks.augment import gaussian_noise, shift_images
 from initlab.tasks.losses import _classification_metrics, half_sse
 from initlab.tasks.task import Task, make_task
 
@@ -70,7 +72,11 @@ def _nonnegative(value: Any, what: str, where: str) -> float:
 
 
 def spirals(
-    n_points: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0
+    n_points: int = 200,
+    noise: float = 0.05,
+    turns: float = 1.5,
+    seed: int = 0,
+    augment: float | None = None,
 ) -> Task:
     """Two interleaved spirals (binary classification in 2-D).
 
@@ -84,6 +90,8 @@ def spirals(
       noise: std of the added Gaussian noise.
       turns: turns of each arm.
       seed: numpy seed (the data is fixed by it).
+      augment: None, or the std of Gaussian noise added to every training
+        point at every step (:func:`initlab.tasks.augment.gaussian_noise`).
 
     Returns:
       the task: x float32 (2 n_points, 2), labels int32; default model MLP
@@ -121,6 +129,7 @@ def spirals(
         kind="classification",
         model=lambda: mlp((64, 64), 2, 2),
         defaults=dict(batch_size=64, steps=3000, learning_rate=0.1, eval_every=100),
+        augment=None if augment is None else gaussian_noise(augment),
     )
 
 
@@ -135,10 +144,10 @@ def _digits_arrays(test_size: float, seed: int):
     )
     mean, std = x_tr.mean(0), x_tr.std(0)
     std = np.where(std > 0, std, 1.0)  # border pixels are always 0 in train
-    return (x_tr - mean) / std, y_tr, (x_te - mean) / std, y_te
+    return (x_tr - mean) / std, y_tr, (x_te - mean) / std, y_te, mean, std
 
 
-def digits(test_size: float = 0.3, seed: int = 0) -> Task:
+def digits(test_size: float = 0.3, seed: int = 0, augment: str | None = None) -> Task:
     """scikit-learn's 8x8 digits (1797 images, bundled, no download).
 
     A stratified split (``train_test_split(test_size, stratify=y,
@@ -150,9 +159,12 @@ def digits(test_size: float = 0.3, seed: int = 0) -> Task:
     Args:
       test_size: fraction held out, in (0, 1).
       seed: the split's random_state.
+      augment: None, or "shift": every training image moved by up to one
+        pixel in each direction (a new random shift per image and step; see
+        :func:`initlab.tasks.augment.shift_images`).
 
     Raises:
-      ValueError: test_size outside (0, 1).
+      ValueError: test_size outside (0, 1), or an unknown augment.
 
     Example:
       >>> task = initlab.get_task("digits")
@@ -166,7 +178,9 @@ def digits(test_size: float = 0.3, seed: int = 0) -> Task:
         raise ValueError(
             f"digits: test_size must be a float in (0, 1); got {test_size!r}."
         )
-    x_tr, y_tr, x_te, y_te = _digits_arrays(test_size, seed)
+    if augment is not None:
+        _checks.choice(augment, ("shift",), "augment", where="digits")
+    x_tr, y_tr, x_te, y_te, mean, std = _digits_arrays(test_size, seed)
     return make_task(
         "digits",
         x_tr,
@@ -176,6 +190,7 @@ def digits(test_size: float = 0.3, seed: int = 0) -> Task:
         kind="classification",
         model=lambda: mlp((128, 128), 64, 10),
         defaults=dict(batch_size=128, steps=1000, learning_rate=0.1, eval_every=100),
+        augment=None if augment is None else shift_images(8, 8, mean, std),
     )
 
 
