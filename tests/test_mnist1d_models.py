@@ -83,7 +83,7 @@ def test_parameter_counts_are_the_repositorys(factory, kwargs, count):
 
 
 def _params(model, key=KEY, *inits):
-    return jax.jit(lambda k: model.init(k, *inits))(key)
+    return model.init(key, *inits)  # eager: cheaper than compiling an init
 
 
 def test_conv_base_forward_is_the_reference_stack():
@@ -267,13 +267,13 @@ def test_reference_preset_is_the_repositorys_training():
 
 
 def test_a_short_reference_run_learns():
-    # 200 Adam steps (5 epochs) of ConvBase, 2 restarts. A model at chance
+    # 120 Adam steps (3 epochs) of ConvBase, 2 restarts. A model at chance
     # scores Binomial(1000, 0.1) / 1000 on the 1000 test signals: std
     # sqrt(0.1 * 0.9 / 1000) = 0.0095, so chance + 6 std = 0.157 is a margin
     # an unlearned model passes with probability ~1e-9.
     task = initlab.get_task("mnist1d", preset="reference")
     out = initlab.train(task, ["torch_default"], model="mnist1d_conv",
-                        num_restarts=2, steps=200, eval_every=100, seed=0,
+                        num_restarts=2, steps=120, eval_every=60, seed=0,
                         progress=False)  # fmt: skip
     loss = out.curves["train_loss"]  # (restart, evaluation)
     assert np.all(loss[:, -1] < 0.5 * loss[:, 0]), loss

@@ -23,13 +23,8 @@ default init when no initializer is given; ``MODELS`` names in brackets):
 ``forward|backward/dense_i|dense_h/kernel|bias``, ``head/kernel|bias``.
 """
 
-from initlab.models.mnist1d import (
-    ConvBase,
-    GRUBase,
-    ResidualMLP,
-    conv1d_patches,
-    conv_output_length,
-)
+from initlab.models.conv import conv1d_patches, conv_output_length
+from initlab.models.mnist1d import ConvBase, GRUBase, ResidualMLP
 from initlab.models.modules import (
     ACTIVATIONS,
     CNN1D,
