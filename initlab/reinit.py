@@ -64,7 +64,20 @@ def _rule_list(rules: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _needs_sibling_fan_in(init: Any) -> bool:
+def needs_kernel_fan_in(init: Any) -> bool:
+    """Whether ``init`` is PyTorch's default bias without a fan-in of its own.
+
+    Such a bias takes its fan-in from the kernel beside it (``reinit`` reads it
+    from the sibling leaf).
+
+    Example:
+      >>> needs_kernel_fan_in("torch_default_bias")
+      True
+    """
+    return _needs_kernel_fan_in(init)
+
+
+def _needs_kernel_fan_in(init: Any) -> bool:
     """``"torch_default_bias"`` with no fan_in: take it from the sibling kernel."""
     if init is torch_default_bias:  # the factory itself, not an initializer
         return True
@@ -153,7 +166,7 @@ def reinit(
         for i, (pattern, init) in enumerate(rule_list):
             if re.search(pattern, path):
                 used[i] = True
-                if _needs_sibling_fan_in(init):
+                if needs_kernel_fan_in(init):
                     fn = torch_default_bias(fan_in=_sibling_fan_in(path, by_path))
                 else:
                     if i not in resolved:

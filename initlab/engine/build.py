@@ -30,6 +30,7 @@ from initlab.engine.specs import (
 from initlab.engine.user_code import call_user_code, user_model
 from initlab.models import MODELS, PureModel
 from initlab.registry import get
+from initlab.reinit import needs_kernel_fan_in
 from initlab.tasks import TASKS, Task, get_task
 
 
@@ -105,6 +106,10 @@ def resolve(config: TrainConfig) -> Run:
     inits = resolve_initializers(config.initializers)
     if isinstance(config.bias_init, str) and config.bias_init == "same":
         bias_inits: dict[str, Callable | None] = dict(inits)
+    elif needs_kernel_fan_in(thawed(config.bias_init)):
+        # PyTorch's default bias reads its kernel's fan-in: drawn by path rule
+        model = _biases_by_rule(model, "torch_default_bias")
+        bias_inits = dict.fromkeys(inits, None)
     else:
         bias = None if config.bias_init is None else get(thawed(config.bias_init))
         bias_inits = dict.fromkeys(inits, bias)
@@ -117,15 +122,27 @@ def resolve(config: TrainConfig) -> Run:
             f"target_metric {target_metric!r} is not recorded; available: "
             f"{', '.join(metrics)}."
         )
+    data_order = config.data_order or d.get("data_order", "shuffle")
     total = len(inits) * config.num_restarts
     chunk = min(config.chunk_size or total, total)
     filled = dataclasses.replace(
         config, initializers=labelled_initializers(config.initializers),
         steps=steps, batch_size=batch_size, optimizer=opt_spec,
         learning_rate=lr, eval_every=eval_every, target_metric=target_metric,
-        chunk_size=chunk,
+        chunk_size=chunk, data_order=data_order,
     )  # fmt: skip
     return Run(filled, task, model, optimizer, inits, bias_inits, metrics)
+
+
+def _biases_by_rule(model: PureModel, bias_init: Any) -> PureModel:
+    """``model`` whose init redraws every ``bias`` leaf with :func:`reinit`."""
+    from initlab.reinit import reinit
+
+    def init(key, kernel_init=None, bias_init_=None):
+        params = model.init(key, kernel_init, None)
+        return reinit(params, {r"(^|/)bias$": bias_init}, jax.random.fold_in(key, 2))
+
+    return dataclasses.replace(model, init=init)
 
 
 # ----- tasks ------------------------------------------------------------------------
@@ -258,6 +275,11 @@ def build_model(spec: Any, task: Task) -> PureModel:
                       num_classes=n_out),
         "gru": dict(in_features=sequence, hidden=64, num_classes=n_out),
         "lstm": dict(in_features=sequence, hidden=64, num_classes=n_out),
+        "mnist1d_conv": dict(in_length=x.shape[1], in_channels=sequence,
+                             num_classes=n_out),
+        "mnist1d_mlp": dict(in_features=math.prod(x.shape[1:]), num_classes=n_out),
+        "mnist1d_gru": dict(in_length=x.shape[1], in_features=sequence,
+                            num_classes=n_out),
     }.get(name, {})  # fmt: skip
     return factory(**{**filled, **kwargs})
 

@@ -29,6 +29,7 @@ from initlab.engine.specs import (
 from initlab.initializers import InitFn
 from initlab.models import PureModel
 from initlab.registry import get, to_config
+from initlab.reinit import needs_kernel_fan_in
 from initlab.tasks import Task
 
 _INT32_LIMIT = 2**31 - 1
@@ -50,8 +51,9 @@ class TrainConfig:
         ``{"name": "digits", "test_size": 0.2}`` of a name and its options, a
         "package.module:factory" of your own code (a Task, or a function
         returning one), or a Task object (``initlab.make_task``).
-      model: the model: None (the task's own), a name ("mlp", "cnn1d", "gru",
-        "lstm"; sizes come from the task), a dict ``{"name": "mlp", "widths":
+      model: the model: None (the task's own), a name (``initlab.MODELS``:
+        "mlp", "cnn1d", "gru", "lstm", "mnist1d_conv", "mnist1d_mlp",
+        "mnist1d_gru"; sizes come from the task), a dict ``{"name": "mlp", "widths":
         [256, 256]}``, a "package.module:factory" of your own code (a
         PureModel, a function returning one, or an NNX module factory taking
         rngs/kernel_init/bias_init), or a PureModel.
@@ -59,8 +61,10 @@ class TrainConfig:
         ("zeros,he_normal"), a config dict, an initializer, a list of those,
         or a dict label -> initializer; held as a dict label -> entry (an
         initlab initializer by its config).
-      bias_init: biases: None (the model's own, zeros), "same" (drawn like
-        the kernels, as in the classic XOR experiments) or an initializer.
+      bias_init: biases: None (the model's own: zeros for initlab's reference
+        models, PyTorch's default for the MNIST-1D ones), "same" (drawn like
+        the kernels, as in the classic XOR experiments), an initializer, or
+        "torch_default_bias" (U(+-1/sqrt(fan_in)) from each bias's kernel).
       num_restarts: restarts per initializer.
       first_restart: index of the first restart (split a sweep across jobs:
         restart i has the same keys whoever trains it).
@@ -92,6 +96,10 @@ class TrainConfig:
       devices: devices to shard restarts over: None (all JAX sees), a count,
         or a list of jax devices.
       keep_params: also return every restart's initial and final parameters.
+      data_order: "shuffle" (a new permutation of the training set every epoch,
+        from the restart's data key) or "sequential" (the stored order, the
+        same every epoch, as the MNIST-1D reference trains; the data key is
+        then unused); default the task's ("shuffle").
       compute_dtype: mixed precision: None (compute in float32) or "bfloat16"
         / "float16" for the forward and backward passes on a cast of the
         float32 master weights; changes the outcomes (off by default).
@@ -127,6 +135,7 @@ class TrainConfig:
     chunk_size: int | None = None
     devices: int | Sequence[Any] | None = None
     keep_params: bool = False
+    data_order: str | None = None
     compute_dtype: str | None = None
 
     def __post_init__(self) -> None:
@@ -281,8 +290,10 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
         for label, entry in labelled_initializers(c.initializers).items()
     }
     resolve_initializers(out["initializers"])  # unknown names fail here
-    if c.bias_init is not None and not (isinstance(c.bias_init, str) and
-                                        c.bias_init == "same"):  # fmt: skip
+    if c.bias_init is not None and not (
+        (isinstance(c.bias_init, str) and c.bias_init == "same")
+        or needs_kernel_fan_in(c.bias_init)  # its fan-in comes from the kernel
+    ):
         get(c.bias_init)
     out["bias_init"] = frozen(c.bias_init)
     out["num_restarts"] = _checks.positive_int(c.num_restarts, "num_restarts",
@@ -344,6 +355,9 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
         )
     out["devices"] = devices_spec(c.devices)
     out["keep_params"] = _checks.boolean(c.keep_params, "keep_params", where=where)
+    if c.data_order is not None:
+        _checks.choice(c.data_order, ("shuffle", "sequential"), "data_order",
+                       where=where)  # fmt: skip
     if c.compute_dtype is not None:
         _checks.choice(c.compute_dtype, ("bfloat16", "float16", "float32"),
                        "compute_dtype", where=where)  # fmt: skip

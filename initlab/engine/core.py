@@ -73,6 +73,8 @@ class TrainCore:
         model's own).
       eval_block: examples per block when evaluating a whole split (the
         plan's choice: 256 on CPU, the whole split on accelerators).
+      data_order: "shuffle" (a permutation per epoch from the data key) or
+        "sequential" (the stored order every epoch).
       compute_dtype: None (compute in the parameters' dtype) or e.g.
         "bfloat16": the forward and backward passes run in that dtype on a
         cast of the float32 master parameters (mixed precision); losses,
@@ -89,6 +91,7 @@ class TrainCore:
     bias_init: Any = None
     eval_block: int = EVAL_BLOCK
     compute_dtype: str | None = None
+    data_order: str = "shuffle"
 
     # ----- sizes ---------------------------------------------------------------
 
@@ -99,6 +102,11 @@ class TrainCore:
     @property
     def full_batch(self) -> bool:
         return self.batch_size == self.n_train
+
+    @property
+    def shuffled(self) -> bool:
+        """Whether minibatches follow a per-epoch permutation (else stored order)."""
+        return not self.full_batch and self.data_order == "shuffle"
 
     @property
     def steps_per_epoch(self) -> int:
@@ -136,7 +144,7 @@ class TrainCore:
         augmentation); ``model_state`` defaults to the model's initial state.
         """
         order = jnp.arange(self.n_train, dtype=jnp.int32)
-        if not self.full_batch:
+        if self.shuffled:
             order = jax.random.permutation(jax.random.fold_in(data_key, 0), order)
         if noise_key is None:
             noise_key = jax.random.fold_in(data_key, _NOISE_FROM_DATA)
@@ -215,13 +223,15 @@ class TrainCore:
             # `step` is not batched over restarts, so under vmap this stays a
             # real cond: a new permutation once per epoch, not every step.
             epoch, pos = jnp.divmod(step, self.steps_per_epoch)
-            order = jax.lax.cond(
-                (pos == 0) & (step > 0),
-                lambda: jax.random.permutation(
-                    jax.random.fold_in(state.data_key, epoch), self.n_train
-                ).astype(jnp.int32),
-                lambda: state.order,
-            )
+            order = state.order
+            if self.shuffled:
+                order = jax.lax.cond(
+                    (pos == 0) & (step > 0),
+                    lambda: jax.random.permutation(
+                        jax.random.fold_in(state.data_key, epoch), self.n_train
+                    ).astype(jnp.int32),
+                    lambda: state.order,
+                )
             idx = jax.lax.dynamic_slice_in_dim(order, pos * self.batch_size,
                                                self.batch_size)  # fmt: skip
             x, y = x_all[idx], y_all[idx]
@@ -359,6 +369,7 @@ def make_train(
     kernel_init: Any = None,
     bias_init: Any = None,
     compute_dtype: str | None = None,
+    data_order: str | None = None,
 ) -> TrainCore:
     """The pure training functions of one restart, to jit/vmap/shard yourself.
 
@@ -380,6 +391,7 @@ def make_train(
       kernel_init, bias_init: initializers (names, configs or functions) for
         ``init`` (None: the model's own).
       compute_dtype: mixed precision (see :class:`TrainCore`); default None.
+      data_order: "shuffle" or "sequential" (default: the task's, "shuffle").
 
     Returns:
       :class:`TrainCore`.
@@ -407,7 +419,7 @@ def make_train(
         task=task, model=model, optimizer=optimizer, learning_rate=learning_rate,
         batch_size=batch_size, steps=steps, eval_every=eval_every,
         initializers=kernel_init if kernel_init is not None else "glorot_uniform",
-        bias_init=bias_init, compute_dtype=compute_dtype,
+        bias_init=bias_init, compute_dtype=compute_dtype, data_order=data_order,
     )  # fmt: skip
     run = resolve(config)
     label = next(iter(run.initializers))
@@ -417,4 +429,5 @@ def make_train(
         batch_size=c.batch_size, steps=c.steps, eval_every=c.eval_every,
         kernel_init=run.initializers[label] if kernel_init is not None else None,
         bias_init=run.bias_inits[label], compute_dtype=c.compute_dtype,
+        data_order=c.data_order,
     )  # fmt: skip

@@ -266,9 +266,7 @@ def plan_run(run: Run, device: DeviceSpec | None = None, *,
     # The whole split at once on an accelerator (one wide kernel); blocks of
     # EVAL_BLOCK on CPU, where a block's activations stay in cache.
     eval_block = max(n_train, n_test) if accel else EVAL_BLOCK
-    core = TrainCore(run.task, run.model, run.optimizer, c.batch_size, c.steps,
-                     c.eval_every, eval_block=eval_block,
-                     compute_dtype=c.compute_dtype)  # fmt: skip
+    core = core_of(run, eval_block)
     per = restart_bytes(core)
     rows = len(run.initializers) * c.num_restarts
     resident = per["params"] + per["opt_state"] + per["state"]
@@ -344,6 +342,16 @@ def plan_run(run: Run, device: DeviceSpec | None = None, *,
         bytes_per_restart=per, peak_bytes_per_device=int(peak(chunk)),
         host_bytes=int(host), compilations=compilations + distinct,
         segments=n_segments, chunk_reason=reason,
+    )  # fmt: skip
+
+
+def core_of(run: Run, eval_block: int = EVAL_BLOCK) -> TrainCore:
+    """The pure core a built run trains (its initializers enter the init phase)."""
+    c = run.config
+    return TrainCore(
+        run.task, run.model, run.optimizer, c.batch_size, c.steps, c.eval_every,
+        eval_block=eval_block, compute_dtype=c.compute_dtype,
+        data_order=c.data_order,
     )  # fmt: skip
 
 

@@ -17,11 +17,10 @@ import optax
 
 from initlab.engine.build import resolve
 from initlab.engine.config import TrainConfig
-from initlab.engine.core import TrainCore
 from initlab.engine.devices import _mesh
 from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import restart_streams
-from initlab.engine.plan import DeviceSpec, plan_run
+from initlab.engine.plan import DeviceSpec, core_of, plan_run
 from initlab.engine.store import (
     chunk_path,
     chunk_record,
@@ -118,9 +117,7 @@ def train(
     seeds = restart_streams(c.design, restarts, c.grid_data)
 
     out_path = Path(out_dir) if out_dir is not None else None
-    core = TrainCore(run.task, run.model, run.optimizer, c.batch_size, c.steps,
-                     c.eval_every, eval_block=the_plan.eval_block,
-                     compute_dtype=c.compute_dtype)  # fmt: skip
+    core = core_of(run, the_plan.eval_block)
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("restarts"))
     data = jax.device_put(core.data(), replicated)

@@ -14,9 +14,18 @@ Parameter paths (for :func:`initlab.reinit` rules) of the reference models:
 ``convs/<i>/kernel|bias`` and ``head/kernel|bias``; ``GRUClassifier`` /
 ``LSTMClassifier``: ``rnn/cell/dense_i/kernel`` (input),
 ``rnn/cell/dense_h/kernel`` (recurrent), the cell's bias, ``head/kernel|bias``.
+
+The MNIST-1D reference models (:mod:`initlab.models.mnist1d`, PyTorch's
+default init when no initializer is given; ``MODELS`` names in brackets):
+``ConvBase`` / :func:`conv_base` ["mnist1d_conv"]: ``convs/<i>/kernel|bias``,
+``head/kernel|bias``; ``ResidualMLP`` / :func:`residual_mlp` ["mnist1d_mlp"]:
+``layers/<i>/kernel|bias``; ``GRUBase`` / :func:`gru_base` ["mnist1d_gru"]:
+``forward|backward/dense_i|dense_h/kernel|bias``, ``head/kernel|bias``.
 """
 
+from initlab.models.conv import conv1d_patches, conv_output_length
 from initlab.models.linen import from_linen
+from initlab.models.mnist1d import ConvBase, GRUBase, ResidualMLP
 from initlab.models.modules import (
     ACTIVATIONS,
     CNN1D,
@@ -29,16 +38,21 @@ from initlab.models.pure import (
     MODELS,
     PureModel,
     cnn1d,
+    conv_base,
     from_nnx,
     from_pure,
     gru,
+    gru_base,
     lstm,
     mlp,
     num_params,
+    residual_mlp,
 )
 
 __all__ = [
-    "ACTIVATIONS", "CNN1D", "GRUClassifier", "LSTMClassifier", "MLP", "MODELS",
-    "PureModel", "cnn1d", "from_linen", "from_nnx", "from_pure", "get_activation",
-    "gru", "lstm", "mlp", "num_params",
+    "ACTIVATIONS", "CNN1D", "ConvBase", "GRUBase", "GRUClassifier",
+    "LSTMClassifier", "MLP", "MODELS", "PureModel", "ResidualMLP", "cnn1d",
+    "conv1d_patches", "conv_base", "conv_output_length", "from_linen", "from_nnx",
+    "from_pure", "get_activation", "gru", "gru_base", "lstm", "mlp", "num_params",
+    "residual_mlp",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from initlab._types import InitializerLike, PRNGKey, PyTree
+from initlab.models.mnist1d import ConvBase, GRUBase, ResidualMLP
 from initlab.models.modules import (
     CNN1D,
     MLP,
@@ -380,11 +381,97 @@ def lstm(
     )
 
 
+# ----- the MNIST-1D reference models (initlab.models.mnist1d) -----------------------
+
+
+def conv_base(
+    in_length: int = 40,
+    num_classes: int = 10,
+    channels: int = 25,
+    kernel_sizes: Sequence[int] = (5, 3, 3),
+    stride: int = 2,
+    padding: int = 1,
+    in_channels: int = 1,
+) -> PureModel:
+    """A pure :class:`~initlab.models.mnist1d.ConvBase`, MNIST-1D's reference CNN.
+
+    Defaults are the reference (5,210 parameters); ``init(key)`` with no
+    initializers draws PyTorch's default init. Arguments as there; bad ones
+    raise here (the module is built abstractly), not at init.
+
+    Example:
+      >>> model = conv_base()
+      >>> num_params(model.init(jax.random.key(0)))
+      5210
+    """
+
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return ConvBase(in_length, num_classes, channels=channels,
+                        kernel_sizes=kernel_sizes, stride=stride, padding=padding,
+                        in_channels=in_channels, kernel_init=kernel_init,
+                        bias_init=bias_init, rngs=rngs)  # fmt: skip
+
+    return from_nnx(factory, f"mnist1d-conv-{channels}")
+
+
+def residual_mlp(
+    in_features: int = 40, num_classes: int = 10, hidden: int = 100
+) -> PureModel:
+    """A pure :class:`~initlab.models.mnist1d.ResidualMLP` (MNIST-1D's MLPBase).
+
+    Defaults are the reference (15,210 parameters); arguments as there.
+
+    Example:
+      >>> num_params(residual_mlp().init(jax.random.key(0)))
+      15210
+    """
+
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return ResidualMLP(in_features, num_classes, hidden=hidden,
+                           kernel_init=kernel_init, bias_init=bias_init,
+                           rngs=rngs)  # fmt: skip
+
+    return from_nnx(factory, f"mnist1d-mlp-{hidden}")
+
+
+def gru_base(
+    in_length: int = 40,
+    num_classes: int = 10,
+    hidden: int = 6,
+    bidirectional: bool = True,
+    in_features: int = 1,
+    recurrent_kernel_init: InitializerLike | None = None,
+) -> PureModel:
+    """A pure :class:`~initlab.models.mnist1d.GRUBase` (MNIST-1D's GRU).
+
+    Defaults are the reference (5,134 parameters). As in :func:`gru`, the
+    engine's ``kernel_init`` goes to the input and head kernels and the
+    recurrent kernels are fixed here (None: PyTorch's ``U(±1/sqrt(hidden))``).
+
+    Example:
+      >>> num_params(gru_base().init(jax.random.key(0)))
+      5134
+    """
+
+    def factory(*, rngs, kernel_init=None, bias_init=None):
+        return GRUBase(in_length, num_classes, hidden=hidden,
+                       bidirectional=bidirectional, in_features=in_features,
+                       kernel_init=kernel_init,
+                       recurrent_kernel_init=recurrent_kernel_init,
+                       bias_init=bias_init, rngs=rngs)  # fmt: skip
+
+    tag = "bigru" if bidirectional else "gru"
+    return from_nnx(factory, f"mnist1d-{tag}-{hidden}")
+
+
 MODELS: Mapping[str, Callable[..., PureModel]] = {
     "mlp": mlp,
     "cnn1d": cnn1d,
     "gru": gru,
     "lstm": lstm,
+    "mnist1d_conv": conv_base,
+    "mnist1d_mlp": residual_mlp,
+    "mnist1d_gru": gru_base,
 }
 
 
