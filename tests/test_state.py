@@ -202,3 +202,16 @@ def test_a_model_with_hidden_state_gets_a_useful_error():
     model = initlab.from_pure(lambda key: nnx.state(module, nnx.Param), apply)
     with pytest.raises(ValueError, match="changes state it does not return.*from_nnx"):
         initlab.train(TASK, "he_normal", model=model, num_restarts=1, progress=False)
+
+
+def test_sequential_data_order_ignores_the_data_key():
+    # fixed_init: every restart starts from the same params and differs only by
+    # its data-order key, which the stored order does not use.
+    model = initlab.models.mlp((8,), 4, 2)
+    seq = run(model, design="fixed_init", num_restarts=3, data_order="sequential")
+    np.testing.assert_array_equal(seq.curves["train_loss"][0],
+                                  seq.curves["train_loss"][2])  # fmt: skip
+    shuffled = run(model, design="fixed_init", num_restarts=3)
+    assert not np.allclose(shuffled.curves["train_loss"][0],
+                           shuffled.curves["train_loss"][2])  # fmt: skip
+    assert seq.metadata["data_order"] == "sequential"
