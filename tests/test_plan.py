@@ -99,3 +99,29 @@ def test_mixed_precision_runs_and_tracks_float32_loosely():
     assert abs(a.mean() - b.mean()) < 0.03
     with pytest.raises(ValueError, match="compute_dtype"):
         TrainConfig(compute_dtype="int8")
+
+
+def test_built_in_tasks_evaluate_on_a_geometric_schedule_at_bounded_cost():
+    from initlab.engine.schedule import affordable_points, geometric_schedule
+
+    out = initlab.train("digits", num_restarts=2, steps=300, progress=False)
+    steps = out.steps
+    assert steps[0] == 0 and steps[-1] == 300 and len(steps) >= 15
+    # evenly spread in log(step): consecutive ratios about the same
+    ratios = steps[2:] / steps[1:-1]
+    assert ratios.max() / ratios.min() < 3
+    # the budget: at most half of training's work in evaluations
+    assert affordable_points(300, 1797, 128) == 20
+    assert affordable_points(40, 1797, 128) == 8  # the floor
+    assert geometric_schedule(5) == (1, 2, 3, 4, 5)
+    # explicit schedules and the linear one on request
+    linear = initlab.train("xor", num_restarts=1, steps=250, eval_every=100,
+                           progress=False)  # fmt: skip
+    np.testing.assert_array_equal(linear.steps, [0, 100, 200, 250])
+    custom = initlab.train("xor", num_restarts=1, steps=9, eval_schedule=[2, 9],
+                           progress=False)  # fmt: skip
+    np.testing.assert_array_equal(custom.steps, [0, 2, 9])
+    with pytest.raises(ValueError, match="must increase"):
+        TrainConfig(eval_schedule=[5, 3])
+    with pytest.raises(ValueError, match="must be steps"):
+        TrainConfig(steps=10, eval_schedule=[5])

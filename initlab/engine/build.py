@@ -20,6 +20,11 @@ import optax
 
 from initlab import _checks
 from initlab.engine.config import TrainConfig
+from initlab.engine.schedule import (
+    affordable_points,
+    geometric_schedule,
+    linear_schedule,
+)
 from initlab.engine.specs import (
     OPTIMIZERS,
     describe,
@@ -97,6 +102,7 @@ def resolve(config: TrainConfig) -> Run:
             "batch)."
         )
     eval_every = config.eval_every or min(steps, d.get("eval_every", 100))
+    schedule = _schedule(config, d, steps, eval_every, batch_size, task)
     if isinstance(config.optimizer, optax.GradientTransformation):
         optimizer, opt_spec, lr = config.optimizer, config.optimizer, None
     else:
@@ -129,9 +135,28 @@ def resolve(config: TrainConfig) -> Run:
         config, initializers=labelled_initializers(config.initializers),
         steps=steps, batch_size=batch_size, optimizer=opt_spec,
         learning_rate=lr, eval_every=eval_every, target_metric=target_metric,
-        chunk_size=chunk, data_order=data_order,
+        chunk_size=chunk, data_order=data_order, eval_schedule=schedule,
     )  # fmt: skip
     return Run(filled, task, model, optimizer, inits, bias_inits, metrics)
+
+
+def _schedule(config, defaults, steps, eval_every, batch_size, task) -> tuple:
+    """The evaluation steps (after step 0) of a run, explicit."""
+    kind = config.eval_schedule
+    if kind is None:
+        kind = "linear" if config.eval_every else defaults.get("eval_schedule",
+                                                               "linear")  # fmt: skip
+    if not isinstance(kind, str):
+        if kind[-1] != steps:
+            raise ValueError(
+                f"eval_schedule ends at step {kind[-1]}, but the run has {steps} "
+                "steps; end it at the last step."
+            )
+        return tuple(kind)
+    if kind == "linear":
+        return linear_schedule(steps, eval_every)
+    n = len(task.x_train) + len(task.x_test)
+    return geometric_schedule(steps, affordable_points(steps, n, batch_size))
 
 
 def _biases_by_rule(model: PureModel, bias_init: Any) -> PureModel:

@@ -14,6 +14,7 @@ import optax
 
 from initlab import _checks
 from initlab.engine.keys import DESIGNS, GRID_DESIGNS, Design
+from initlab.engine.schedule import SCHEDULES
 from initlab.engine.specs import (
     devices_spec,
     drop_none,
@@ -87,7 +88,12 @@ class TrainConfig:
         must be a multiple of D.
       seed: the run's root seed, in [0, 2**32).
       eval_every: steps between evaluations of the full train and test sets
-        (default: the task's, at most steps).
+        with the linear schedule (default: the task's, at most steps).
+      eval_schedule: when to evaluate: "linear" (every eval_every steps),
+        "geometric" (about 20 points spread evenly in log(step), at most half
+        the training's cost in evaluations), or an increasing list of steps;
+        default: "linear" when eval_every is given, else the task's (the
+        built-in tasks: "geometric").
       target: a value of target_metric that counts as success (steps to
         target are recorded).
       target_metric: the metric of target (default "test_accuracy", or
@@ -130,6 +136,7 @@ class TrainConfig:
     grid_data: int | None = None
     seed: int = 0
     eval_every: int | None = None
+    eval_schedule: str | Sequence[int] | None = None
     target: float | None = None
     target_metric: str | None = None
     chunk_size: int | None = None
@@ -326,6 +333,7 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
                 "object would be ignored: the object has its own step size. Give "
                 "optimizer=optax.sgd(lr) alone, or a name with learning_rate."
             )
+    out["eval_schedule"] = _eval_schedule(c.eval_schedule, out["steps"])
     out["design"] = _checks.choice(c.design, DESIGNS, "design", where=where)
     if out["design"] in GRID_DESIGNS:
         if c.grid_data is None:
@@ -362,3 +370,26 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
         _checks.choice(c.compute_dtype, ("bfloat16", "float16", "float32"),
                        "compute_dtype", where=where)  # fmt: skip
     return out
+
+
+def _eval_schedule(schedule: Any, steps: int | None) -> Any:
+    where = "TrainConfig"
+    if schedule is None or isinstance(schedule, str):
+        if schedule is not None:
+            _checks.choice(schedule, SCHEDULES, "eval_schedule", where=where)
+        return schedule
+    if not isinstance(schedule, Sequence) or not schedule:
+        raise TypeError(
+            f"{where}: eval_schedule must be 'linear', 'geometric' or a non-empty "
+            f"list of steps; got {schedule!r:.80}."
+        )
+    points = tuple(_checks.positive_int(s, "each eval_schedule step", where=where)
+                   for s in schedule)  # fmt: skip
+    if any(b <= a for a, b in zip(points, points[1:], strict=False)):
+        raise ValueError(f"{where}: eval_schedule steps must increase; got {points}.")
+    if steps is not None and points[-1] != steps:
+        raise ValueError(
+            f"{where}: the last eval_schedule step ({points[-1]}) must be steps "
+            f"({steps}): every run evaluates at its end."
+        )
+    return points

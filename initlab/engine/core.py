@@ -75,6 +75,8 @@ class TrainCore:
         plan's choice: 256 on CPU, the whole split on accelerators).
       data_order: "shuffle" (a permutation per epoch from the data key) or
         "sequential" (the stored order every epoch).
+      schedule: the steps after which :meth:`train` evaluates (increasing,
+        the last = ``steps``); None: every ``eval_every`` steps.
       compute_dtype: None (compute in the parameters' dtype) or e.g.
         "bfloat16": the forward and backward passes run in that dtype on a
         cast of the float32 master parameters (mixed precision); losses,
@@ -92,6 +94,7 @@ class TrainCore:
     eval_block: int = EVAL_BLOCK
     compute_dtype: str | None = None
     data_order: str = "shuffle"
+    schedule: tuple[int, ...] | None = None
 
     # ----- sizes ---------------------------------------------------------------
 
@@ -115,6 +118,8 @@ class TrainCore:
     @property
     def eval_steps(self) -> np.ndarray:
         """(E,) int: the steps at which :meth:`train` evaluates (0 first)."""
+        if self.schedule is not None:
+            return np.asarray([0, *self.schedule], np.int64)
         ends = list(range(self.eval_every, self.steps, self.eval_every))
         return np.asarray([0, *ends, self.steps], np.int64)
 
@@ -259,20 +264,23 @@ class TrainCore:
             model_state=keep(model_state, state.model_state),
         )
 
-    def segment(self, state: TrainState, first_step: jax.Array, num_steps: int,
-                data: Data | None = None):  # fmt: skip
-        """``num_steps`` (static) steps from ``first_step``, then an evaluation.
+    def segment(self, state: TrainState, first_step: jax.Array,
+                num_steps: int | jax.Array, data: Data | None = None):  # fmt: skip
+        """``num_steps`` steps from ``first_step``, then an evaluation.
+
+        ``num_steps`` may be traced (a ``lax.fori_loop`` with a dynamic trip
+        count): one compiled program serves segments of every length.
 
         Returns:
           ``(state, metrics)``; metrics are NaN once the restart diverged.
         """
         data = self._data(data)
 
-        def body(carry, step):
-            return self.step(carry, step, data), None
+        def body(i, carry):
+            return self.step(carry, first_step + i, data)
 
-        steps = first_step + jnp.arange(num_steps, dtype=jnp.int32)
-        state, _ = jax.lax.scan(body, state, steps)
+        state = jax.lax.fori_loop(jnp.int32(0), jnp.asarray(num_steps, jnp.int32),
+                                  body, state)  # fmt: skip
         metrics = self.evaluate(state.params, data, state.model_state)
         # After divergence a restart has no valid metric: NaN, flagged, counted.
         metrics = {k: jnp.where(state.diverged, jnp.nan, v) for k, v in metrics.items()}
@@ -287,19 +295,15 @@ class TrainCore:
         """
         data = self._data(data)
         first = self.evaluate(state.params, data, state.model_state)
-        full, rest = divmod(self.steps, self.eval_every)
+        ends = self.eval_steps
+        starts = jnp.asarray(ends[:-1], jnp.int32)
+        lengths = jnp.asarray(np.diff(ends), jnp.int32)
 
-        def one(carry, start):
-            return self.segment(carry, start, self.eval_every, data)
+        def one(carry, segment):
+            return self.segment(carry, segment[0], segment[1], data)
 
-        starts = jnp.arange(full, dtype=jnp.int32) * self.eval_every
-        state, middle = jax.lax.scan(one, state, starts)
-        parts = [{k: v[None] for k, v in first.items()}, middle]
-        if rest:
-            state, last = self.segment(state, jnp.int32(full * self.eval_every),
-                                       rest, data)  # fmt: skip
-            parts.append({k: v[None] for k, v in last.items()})
-        metrics = {k: jnp.concatenate([p[k] for p in parts]) for k in first}
+        state, rest = jax.lax.scan(one, state, (starts, lengths))
+        metrics = {k: jnp.concatenate([first[k][None], rest[k]]) for k in first}
         return state, metrics
 
     # ----- evaluation ------------------------------------------------------------

@@ -29,17 +29,19 @@ def _loop_identity(core: TrainCore) -> TrainCore:
     of segments: runs that differ in those share one compiled loop.
     """
     return dataclasses.replace(core, steps=1, eval_every=1, kernel_init=None,
-                               bias_init=None)  # fmt: skip
+                               bias_init=None, schedule=None)  # fmt: skip
 
 
-def segments(steps: int, eval_every: int) -> list[tuple[int, int]]:
-    """(first_step, length) of each scan segment; an evaluation ends each one."""
-    return [(s, min(eval_every, steps - s)) for s in range(0, steps, eval_every)]
+def segments(core: TrainCore) -> list[tuple[int, int]]:
+    """(first_step, length) of each segment; an evaluation ends each one."""
+    ends = core.eval_steps
+    return [(int(a), int(b - a)) for a, b in zip(ends[:-1], ends[1:], strict=True)]
 
 
-def _segment_fn(core: TrainCore, num_steps: int, groups: int = 1,
-                block: int | None = None):  # fmt: skip
-    """``(state, first_step, data) -> (state, metrics)`` over a stack of restarts.
+def _segment_fn(core: TrainCore, groups: int = 1, block: int | None = None):
+    """``(state, first_step, num_steps, data) -> (state, metrics)`` over a stack.
+
+    ``first_step`` and ``num_steps`` are traced: one program for every segment.
 
     ``block=None`` vmaps the whole stack of restarts through every step. With a
     ``block``, the stack is cut into ``groups`` (one per device: the restart
@@ -49,17 +51,19 @@ def _segment_fn(core: TrainCore, num_steps: int, groups: int = 1,
     computation either way (float reassociation aside).
     """
 
-    def one(state, first_step, data):
+    def one(state, first_step, num_steps, data):
         return core.segment(state, first_step, num_steps, data)
 
     if block is None:
-        return jax.vmap(one, in_axes=(0, None, None))
+        return jax.vmap(one, in_axes=(0, None, None, None))
 
-    def blocked(state, first_step, data):
+    def blocked(state, first_step, num_steps, data):
         split = jax.tree.map(lambda x: x.reshape(groups, -1, *x.shape[1:]), state)
 
         def group(s):
-            return jax.lax.map(lambda r: one(r, first_step, data), s, batch_size=block)
+            return jax.lax.map(
+                lambda r: one(r, first_step, num_steps, data), s, batch_size=block
+            )
 
         out = jax.vmap(group)(split)
         return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), out)
@@ -85,8 +89,8 @@ def _jitted_model_state(model: PureModel):
 
 
 @functools.lru_cache(maxsize=64)
-def _jitted_segment(core: TrainCore, length: int, groups: int = 1, block=None):
-    return jax.jit(_segment_fn(core, length, groups, block), donate_argnums=(0,))
+def _jitted_segment(core: TrainCore, groups: int = 1, block=None):
+    return jax.jit(_segment_fn(core, groups, block), donate_argnums=(0,))
 
 
 @functools.lru_cache(maxsize=64)
@@ -103,7 +107,7 @@ class ChunkRunner:
         self.model = core.model
         self.inits = inits
         self.bias_inits = bias_inits
-        self.segments = segments(core.steps, core.eval_every)
+        self.segments = segments(core)
         self.padded_chunk = padded_chunk
         self.restart_block = restart_block  # the plan's (None: whole stack)
         self.first_segment_s = 0.0  # compile + first segment, first chunk only
@@ -159,9 +163,9 @@ class ChunkRunner:
         first_call = self.first_segment_s == 0.0
         groups = sharded.mesh.devices.size
         block = self.restart_block
+        fn = _jitted_segment(self.core, groups, block)
         for first, length in self.segments:
-            fn = _jitted_segment(self.core, length, groups, block)
-            state, metrics = fn(state, jnp.int32(first), data)
+            state, metrics = fn(state, jnp.int32(first), jnp.int32(length), data)
             if first_call:
                 jax.block_until_ready(metrics)
                 self.first_segment_s = time.perf_counter() - t0

@@ -115,8 +115,8 @@ class Plan:
       peak_bytes_per_device: the predicted peak memory of a device.
       host_bytes: outcomes held on the host for the whole run.
       compilations: jitted programs the run compiles (init per initializer,
-        start, evaluation, per-example results, one per distinct segment
-        length).
+        the model state, start, evaluation, per-example results, and one
+        segment program for every segment length).
       segments: scan segments per chunk (an evaluation ends each).
       chunk_reason: why this chunk size.
     """
@@ -282,7 +282,7 @@ def plan_run(run: Run, device: DeviceSpec | None = None, *,
             f"{_gib(per['step'])}) but a {device.platform} device has "
             f"{_gib(budget)} to give: use a smaller model or batch_size."
         )
-    n_segments, distinct = _segments(c.steps, c.eval_every)
+    n_segments = len(core.eval_steps) - 1
 
     def per_device(chunk: int) -> int:
         return math.ceil(chunk / device.count)
@@ -331,16 +331,18 @@ def plan_run(run: Run, device: DeviceSpec | None = None, *,
             f"{rows} rows x {evals} evaluations would hold {_gib(host)} of outcomes "
             f"on the host (of {_gib(int(host_limit / HOST_FRACTION))}): split the "
             "sweep with first_restart/num_restarts, or evaluate less often "
-            "(eval_every)."
+            "(eval_every / eval_schedule)."
         )
-    compilations = len(run.initializers) + 2 + (run.task.correct is not None)
+    # init per initializer, the model state, start, evaluation, per-example
+    # results, and one segment program for every segment length
+    compilations = len(run.initializers) + 3 + (run.task.correct is not None) + 1
     return Plan(
         backend=device.platform, device_kind=device.kind, devices=device.count,
         device_memory_bytes=int(device.memory_bytes), rows=rows, chunk_size=chunk,
         num_chunks=num_chunks, restarts_per_device=per_device(chunk),
         restart_block=block_for(per_device(chunk)), eval_block=eval_block,
         bytes_per_restart=per, peak_bytes_per_device=int(peak(chunk)),
-        host_bytes=int(host), compilations=compilations + distinct,
+        host_bytes=int(host), compilations=compilations,
         segments=n_segments, chunk_reason=reason,
     )  # fmt: skip
 
@@ -351,7 +353,7 @@ def core_of(run: Run, eval_block: int = EVAL_BLOCK) -> TrainCore:
     return TrainCore(
         run.task, run.model, run.optimizer, c.batch_size, c.steps, c.eval_every,
         eval_block=eval_block, compute_dtype=c.compute_dtype,
-        data_order=c.data_order,
+        data_order=c.data_order, schedule=c.eval_schedule,
     )  # fmt: skip
 
 
@@ -370,9 +372,3 @@ def _largest_fit(peak, limit: int, rows: int, count: int) -> int:
         else:
             high = mid - 1
     return low
-
-
-def _segments(steps: int, eval_every: int) -> tuple[int, int]:
-    """(segments, distinct segment lengths), computed arithmetically."""
-    full, rest = divmod(steps, eval_every)
-    return full + (rest > 0), 1 + (rest > 0 and full > 0)

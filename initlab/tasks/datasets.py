@@ -52,7 +52,13 @@ def xor() -> Task:
         kind="classification",
         loss="half_sse",
         model=lambda: mlp((2,), 2, 1, "sigmoid", "sigmoid"),
-        defaults=dict(batch_size=4, steps=10_000, learning_rate=0.5, eval_every=100),
+        defaults=dict(
+            batch_size=4,
+            steps=10_000,
+            learning_rate=0.5,
+            eval_every=100,
+            eval_schedule="geometric",
+        ),
     )
     return dataclasses.replace(
         task, metrics=_classification_metrics(half_sse, solved=True)
@@ -128,7 +134,13 @@ def spirals(
         y_te,
         kind="classification",
         model=lambda: mlp((64, 64), 2, 2),
-        defaults=dict(batch_size=64, steps=3000, learning_rate=0.1, eval_every=100),
+        defaults=dict(
+            batch_size=64,
+            steps=3000,
+            learning_rate=0.1,
+            eval_every=100,
+            eval_schedule="geometric",
+        ),
         augment=None if augment is None else gaussian_noise(augment),
     )
 
@@ -189,7 +201,13 @@ def digits(test_size: float = 0.3, seed: int = 0, augment: str | None = None) ->
         y_te,
         kind="classification",
         model=lambda: mlp((128, 128), 64, 10),
-        defaults=dict(batch_size=128, steps=1000, learning_rate=0.1, eval_every=100),
+        defaults=dict(
+            batch_size=128,
+            steps=1000,
+            learning_rate=0.1,
+            eval_every=100,
+            eval_schedule="geometric",
+        ),
         augment=None if augment is None else shift_images(8, 8, mean, std),
     )
 
@@ -285,11 +303,17 @@ def mnist1d(
         # baselines set total_steps = 6000.
         model, defaults = residual_mlp, dict(
             batch_size=100, steps=6000, learning_rate=1e-2, eval_every=250,
-            optimizer="adam",
+            optimizer="adam", eval_schedule="geometric",
         )  # fmt: skip
     else:
         model = functools.partial(mlp, (100, 100), 40, 10)
-        defaults = dict(batch_size=100, steps=3000, learning_rate=0.1, eval_every=100)
+        defaults = dict(
+            batch_size=100,
+            steps=3000,
+            learning_rate=0.1,
+            eval_every=100,
+            eval_schedule="geometric",
+        )
     return make_task(
         "mnist1d",
         x[:n_train],
@@ -350,7 +374,13 @@ def teacher(
         y[n_train:],
         kind="regression",
         model=lambda: mlp((64, 64), in_features, 1, "tanh"),
-        defaults=dict(batch_size=64, steps=2000, learning_rate=0.05, eval_every=100),
+        defaults=dict(
+            batch_size=64,
+            steps=2000,
+            learning_rate=0.05,
+            eval_every=100,
+            eval_schedule="geometric",
+        ),
     )
 
 
