@@ -81,6 +81,9 @@ class Outcomes:
         has state.
       noise_seed, augment_seed: (R,) int, indices folded into the dropout-noise
         and augmentation streams (-1 in runs that did not record them).
+      coords: hyper-parameter coordinates of each restart, name -> (R,) float
+        (e.g. "learning_rate", "init_scale") when the run had axes; empty
+        otherwise. :meth:`by` folds them into the labels.
 
     Example:
       >>> out = initlab.train("xor", num_restarts=4, steps=100, progress=False)
@@ -105,6 +108,7 @@ class Outcomes:
     final_state: Any = _field(_PARAMS, default=None)
     noise_seed: np.ndarray | None = _field(_ROWS, np.int64, default=None)
     augment_seed: np.ndarray | None = _field(_ROWS, np.int64, default=None)
+    coords: dict[str, np.ndarray] = _field(_ROW_DICT, default_factory=dict)
 
     def __post_init__(self):
         r = len(self.initializer)
@@ -184,6 +188,39 @@ class Outcomes:
         if not include_diverged:
             mask &= ~self.diverged
         return np.asarray(self.final[metric])[mask]
+
+    def by(self, *coords: str) -> Outcomes:
+        """The same restarts with coordinates folded into the labels.
+
+        ``out.by("learning_rate")`` labels a restart "he_normal lr=0.1", so every
+        statistic, plot and report that groups by label groups by initializer
+        and learning rate. Without arguments, every coordinate.
+
+        Raises:
+          KeyError: an unknown coordinate.
+
+        Example:
+          >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+          ...                     num_restarts=4, steps=50, progress=False)
+          >>> out.by().labels
+          ['he_normal lr=0.1', 'he_normal lr=1']
+        """
+        names = coords or tuple(self.coords)
+        for name in names:
+            if name not in self.coords:
+                raise KeyError(
+                    f"unknown coordinate {name!r}; this run has {list(self.coords)}."
+                )
+        if not names:
+            return self
+        short = {"learning_rate": "lr", "init_scale": "scale"}
+        parts = [self.initializer.astype(str)]
+        for name in names:
+            values = [f"{short.get(name, name)}={v:g}" for v in self.coords[name]]
+            parts.append(np.asarray(values))
+        labels = np.asarray([" ".join(p) for p in zip(*parts, strict=True)])
+        meta = {**self.metadata, "labels_by": list(names)}
+        return dataclasses.replace(self, initializer=labels, metadata=meta)
 
     def select(self, rows: np.ndarray) -> Outcomes:
         """The outcomes of a subset of restarts (boolean mask or indices).
@@ -288,6 +325,8 @@ class Outcomes:
             frame[f"curve:{metric}"] = list(np.asarray(curve, np.float64))
         for name, arr in self.per_example.items():
             frame[f"example:{name}"] = list(np.asarray(arr))
+        for name, arr in self.coords.items():
+            frame[f"coord:{name}"] = np.asarray(arr, np.float64)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         meta = {
             "steps": np.asarray(self.steps).tolist(),
@@ -296,6 +335,7 @@ class Outcomes:
             "per_example": {
                 k: str(np.asarray(v).dtype) for k, v in self.per_example.items()
             },
+            "coords": list(self.coords),
             "metadata": self.metadata,
         }
         table = table.replace_schema_metadata(
@@ -363,6 +403,10 @@ class Outcomes:
             per_example={
                 k: stack(f"example:{k}", dt) for k, dt in meta["per_example"].items()
             },
+            coords={
+                k: frame[f"coord:{k}"].to_numpy(np.float64)
+                for k in meta.get("coords", [])
+            },
         )
         if verify:
             _verify(out, path)
@@ -392,11 +436,18 @@ def _verify(out: Outcomes, path: Path) -> None:
     meta = out.metadata
     labels = meta.get("initializers")
     n = meta.get("num_restarts")
-    whole_run = "selection" not in meta and "first_restart" in meta
+    whole_run = not {"selection", "labels_by"} & set(meta) and "first_restart" in meta
     if isinstance(labels, dict) and isinstance(n, int) and whole_run:
         first = meta["first_restart"]
-        expected = {(str(lab), r) for lab in labels for r in range(first, first + n)}
-        got = list(zip(out.initializer.tolist(), out.restart.tolist(), strict=True))
+        combos = {tuple(c) for c in zip(*out.coords.values(), strict=True)} or {()}
+        expected = {
+            (str(lab), r, *c)
+            for lab in labels
+            for r in range(first, first + n)
+            for c in combos
+        }
+        columns = (out.initializer, out.restart, *out.coords.values())
+        got = list(zip(*(c.tolist() for c in columns), strict=True))
         if len(got) != len(set(got)) or set(got) != expected:
             missing = len(expected - set(got))
             raise ValueError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -51,6 +52,9 @@ class Run:
       initializers: label -> initializer (kernels).
       bias_inits: label -> initializer of the biases (None: the model's own).
       metrics: names of the metrics the run records ("train_loss", ...).
+      axes: hyper-parameter axes, name -> values ("learning_rate", an
+        optimizer argument, "init_scale"): every (initializer, combination)
+        trains ``num_restarts`` restarts in the same compiled loop.
     """
 
     config: TrainConfig
@@ -60,6 +64,16 @@ class Run:
     initializers: dict[str, Callable]
     bias_inits: dict[str, Callable | None]
     metrics: tuple[str, ...]
+    axes: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def combos(self) -> list[dict[str, float]]:
+        """Every combination of the axes' values, the first axis slowest."""
+        if not self.axes:
+            return [{}]
+        names = list(self.axes)
+        grid = itertools.product(*(self.axes[n] for n in names))
+        return [dict(zip(names, values, strict=True)) for values in grid]
 
 
 def resolve(config: TrainConfig) -> Run:
@@ -103,12 +117,16 @@ def resolve(config: TrainConfig) -> Run:
         )
     eval_every = config.eval_every or min(steps, d.get("eval_every", 100))
     schedule = _schedule(config, d, steps, eval_every, batch_size, task)
+    axes: dict[str, tuple[float, ...]] = {}
     if isinstance(config.optimizer, optax.GradientTransformation):
         optimizer, opt_spec, lr = config.optimizer, config.optimizer, None
     else:
         opt_spec = config.optimizer or d.get("optimizer", "sgd")
         lr = config.learning_rate or d["learning_rate"]
-        optimizer = build_optimizer(opt_spec, lr)
+        optimizer, axes = build_optimizer_axes(opt_spec, lr)
+    if isinstance(config.init_scale, tuple) or config.init_scale is not None:
+        scales = config.init_scale
+        axes["init_scale"] = scales if isinstance(scales, tuple) else (scales,)
     inits = resolve_initializers(config.initializers)
     if isinstance(config.bias_init, str) and config.bias_init == "same":
         bias_inits: dict[str, Callable | None] = dict(inits)
@@ -129,7 +147,8 @@ def resolve(config: TrainConfig) -> Run:
             f"{', '.join(metrics)}."
         )
     data_order = config.data_order or d.get("data_order", "shuffle")
-    total = len(inits) * config.num_restarts
+    combos = math.prod(len(v) for v in axes.values())
+    total = len(inits) * combos * config.num_restarts
     chunk = min(config.chunk_size or total, total)
     filled = dataclasses.replace(
         config, initializers=labelled_initializers(config.initializers),
@@ -137,7 +156,7 @@ def resolve(config: TrainConfig) -> Run:
         learning_rate=lr, eval_every=eval_every, target_metric=target_metric,
         chunk_size=chunk, data_order=data_order, eval_schedule=schedule,
     )  # fmt: skip
-    return Run(filled, task, model, optimizer, inits, bias_inits, metrics)
+    return Run(filled, task, model, optimizer, inits, bias_inits, metrics, axes)
 
 
 def _schedule(config, defaults, steps, eval_every, batch_size, task) -> tuple:
@@ -323,6 +342,41 @@ def num_outputs(task: Task) -> int:
 
 
 # ----- optimizers -------------------------------------------------------------------
+
+
+def build_optimizer_axes(
+    spec: Any, learning_rate: float | tuple[float, ...]
+) -> tuple[optax.GradientTransformation, dict[str, tuple[float, ...]]]:
+    """The optimizer and its hyper-parameter axes (list-valued arguments).
+
+    Without axes this is :func:`build_optimizer`. With some, the optax factory
+    is wrapped in ``optax.inject_hyperparams``: the hyper-parameters live in
+    the optimizer's state, so each restart's state holds its own values and
+    one compiled loop trains every combination.
+
+    Example:
+      >>> opt, axes = build_optimizer_axes("sgd", (0.1, 0.3))
+      >>> axes
+      {'learning_rate': (0.1, 0.3)}
+    """
+    if callable(spec) and not isinstance(spec, optax.GradientTransformation):
+        factory, kwargs = spec, {}
+    elif isinstance(spec, Mapping):
+        factory = getattr(optax, spec["name"])
+        kwargs = {k: v for k, v in thawed(spec).items() if k != "name"}
+    else:
+        factory, kwargs = getattr(optax, spec), {}
+    values = {"learning_rate": learning_rate, **kwargs}
+    axes = {k: tuple(v) for k, v in values.items() if isinstance(v, list | tuple)}
+    if not axes and not callable(spec):
+        return build_optimizer(spec, learning_rate), {}
+    if not axes:  # a factory of the user's, one setting
+        return factory(learning_rate, **kwargs), {}
+    first = {k: (v[0] if k in axes else v) for k, v in values.items()}
+    try:
+        return optax.inject_hyperparams(factory)(**first), axes
+    except TypeError as err:
+        raise ValueError(f"optimizer with axes {sorted(axes)}: {err}.") from None
 
 
 def build_optimizer(spec: Any, learning_rate: float) -> optax.GradientTransformation:

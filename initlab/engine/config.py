@@ -16,6 +16,7 @@ from initlab import _checks
 from initlab.engine.keys import DESIGNS, GRID_DESIGNS, Design
 from initlab.engine.schedule import SCHEDULES
 from initlab.engine.specs import (
+    axis_values,
     devices_spec,
     drop_none,
     frozen,
@@ -76,7 +77,14 @@ class TrainConfig:
         ``initlab.OPTIMIZERS``), a dict ``{"name": "sgd", "momentum": 0.9}``,
         or an optax GradientTransformation (default: the task's, "sgd").
       learning_rate: step size of a named optimizer (default: the task's);
-        give it inside an optax object instead when you pass one.
+        give it inside an optax object instead when you pass one. A list of
+        step sizes is an axis: every (initializer, learning rate) pair trains
+        num_restarts restarts, all in one compiled loop (the optimizer's
+        hyper-parameters live in its per-restart state); restart i has the
+        same keys at every learning rate. An optimizer dict's numeric
+        arguments may be lists too ({"name": "sgd", "momentum": [0, 0.9]}).
+      init_scale: a multiplier of every kernel the initializers draw (leaves
+        named "kernel"), or a list of them: another axis, like learning_rate.
       design: which key streams (init, data order, dropout noise,
         augmentation) vary across restarts: "paired" (all), "fixed_data"
         (data order and augmentation fixed), "fixed_init", "fixed_noise",
@@ -131,7 +139,8 @@ class TrainConfig:
     steps: int | None = None
     batch_size: int | None = None
     optimizer: str | Mapping[str, Any] | optax.GradientTransformation | None = None
-    learning_rate: float | None = None
+    learning_rate: float | Sequence[float] | None = None
+    init_scale: float | Sequence[float] | None = None
     design: Design = "paired"
     grid_data: int | None = None
     seed: int = 0
@@ -324,9 +333,9 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
             _checks.integer(value, name, high=_INT32_LIMIT, where=where)
         out[name] = value
     out["optimizer"] = optimizer_spec(c.optimizer)
+    out["learning_rate"] = axis_values(c.learning_rate, "learning_rate")
+    out["init_scale"] = axis_values(c.init_scale, "init_scale")
     if c.learning_rate is not None:
-        out["learning_rate"] = _checks.number(c.learning_rate, "learning_rate",
-                                              positive=True, where=where)  # fmt: skip
         if isinstance(c.optimizer, optax.GradientTransformation):
             raise ValueError(
                 f"{where}: learning_rate={c.learning_rate} beside an optax "

@@ -179,6 +179,22 @@ class TrainCore:
         return self.start(self.init_params(init_key), data_key, noise_key,
                           augment_key, self.model.start_state(init_key))  # fmt: skip
 
+    def with_hyperparams(self, state: TrainState, values: dict[str, Any]):
+        """``state`` whose optimizer uses ``values`` (an optimizer built with
+        ``optax.inject_hyperparams``: its hyper-parameters live in its state)."""
+        hyper = state.opt_state.hyperparams
+        unknown = sorted(set(values) - set(hyper))
+        if unknown:
+            raise ValueError(
+                f"the optimizer has no hyper-parameter(s) {unknown}; it has "
+                f"{sorted(hyper)}."
+            )
+        new = {
+            **hyper,
+            **{k: jnp.asarray(v, hyper[k].dtype) for k, v in values.items()},
+        }
+        return state._replace(opt_state=state.opt_state._replace(hyperparams=new))
+
     # ----- training ------------------------------------------------------------
 
     def _cast(self, params: Any, x: jax.Array) -> tuple[Any, jax.Array]:

@@ -84,6 +84,24 @@ def _jitted(core: TrainCore):
 
 
 @functools.lru_cache(maxsize=16)
+def _jitted_hyper(core: TrainCore):
+    return jax.jit(jax.vmap(core.with_hyperparams))
+
+
+@jax.jit
+def _scale_kernels(params, scales):
+    """Every leaf named "kernel" times its row's scale (the restart axis first)."""
+    from initlab.tree_paths import map_with_paths
+
+    def scale(path, leaf):
+        if path.rpartition("/")[2] != "kernel":
+            return leaf
+        return leaf * scales.reshape((-1,) + (1,) * (leaf.ndim - 1)).astype(leaf.dtype)
+
+    return map_with_paths(scale, params)
+
+
+@functools.lru_cache(maxsize=16)
 def _jitted_model_state(model: PureModel):
     return jax.jit(jax.vmap(model.start_state))
 
@@ -117,12 +135,15 @@ class ChunkRunner:
         return _jitted_init(self.model, self.inits[label], self.bias_inits[label])
 
     def run(self, rows, labels, restarts, seeds, seed, data, sharded, keep_params,
-            bar) -> Outcomes:  # fmt: skip
+            bar, coords=None) -> Outcomes:  # fmt: skip
         """Trains the chunk ``rows`` of (initializer, restart) rows.
 
         ``seeds`` maps every stream ("init", "data", "noise", "augment") to the
-        seed of each row (see :func:`initlab.engine.keys.restart_streams`).
+        seed of each row (see :func:`initlab.engine.keys.restart_streams`);
+        ``coords`` the hyper-parameter axes to each row's value ("init_scale"
+        scales the drawn kernels, the others go into the optimizer's state).
         """
+        coords = coords or {}
         n = len(rows)
         pad = self.padded_chunk - n
         take = np.concatenate([rows, np.full(pad, rows[-1])])  # pad with a repeat
@@ -141,6 +162,8 @@ class ChunkRunner:
                 ),
                 drawn, params,
             )  # fmt: skip
+        if "init_scale" in coords:
+            params = _scale_kernels(params, jnp.asarray(coords["init_scale"][take]))
         initial = jax.device_get(params) if keep_params else None
         model_state = _jitted_model_state(self.model)(init_keys)
         # Train phase: the restart axis sharded over the mesh.
@@ -157,6 +180,10 @@ class ChunkRunner:
                         model_state),
             sharded,
         )  # fmt: skip
+        hyper = {k: jnp.asarray(v[take], jnp.float32) for k, v in coords.items()
+                 if k != "init_scale"}  # fmt: skip
+        if hyper:  # each row's optimizer hyper-parameters, in its optax state
+            state = jax.device_put(_jitted_hyper(self.core)(state, hyper), sharded)
         # The evaluation at step 0: no restart has diverged yet, so no NaN mask.
         evals = [jax.device_get(self._evaluate(state.params, data, state.model_state))]
         steps = [0]
@@ -192,6 +219,7 @@ class ChunkRunner:
             data_seed=seeds["data"][rows],
             noise_seed=seeds["noise"][rows],
             augment_seed=seeds["augment"][rows],
+            coords={k: np.asarray(v)[rows] for k, v in coords.items()},
             steps=np.asarray(steps, np.int64),
             curves=curves,
             final={k: v[:, -1] for k, v in curves.items()},

@@ -268,7 +268,7 @@ def plan_run(run: Run, device: DeviceSpec | None = None, *,
     eval_block = max(n_train, n_test) if accel else EVAL_BLOCK
     core = core_of(run, eval_block)
     per = restart_bytes(core)
-    rows = len(run.initializers) * c.num_restarts
+    rows = len(run.initializers) * len(run.combos) * c.num_restarts
     resident = per["params"] + per["opt_state"] + per["state"]
     data = sum(a.nbytes for a in (run.task.x_train, run.task.y_train,
                                   run.task.x_test, run.task.y_test))  # fmt: skip

@@ -122,8 +122,41 @@ def model_spec(model: Any) -> Any:
     )
 
 
+def axis_values(value: Any, what: str) -> Any:
+    """A positive finite number, or a non-empty list of them (an axis, a tuple).
+
+    Example:
+      >>> axis_values([0.1, 0.3], "learning_rate")
+      (0.1, 0.3)
+    """
+    if value is None:
+        return None
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if not value:
+            raise ValueError(f"TrainConfig: {what} is an empty list; give values.")
+        values = tuple(_checks.number(v, f"each {what}", positive=True,
+                                      where="TrainConfig") for v in value)  # fmt: skip
+        if len(set(values)) != len(values):
+            raise ValueError(f"TrainConfig: {what} lists a value twice: {values}.")
+        return values
+    return _checks.number(value, what, positive=True, where="TrainConfig")
+
+
 def optimizer_spec(optimizer: Any) -> Any:
     if optimizer is None or isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if callable(optimizer):  # factory(learning_rate, **hyper) -> transformation
+        try:
+            made = optimizer(0.1)
+        except TypeError as err:
+            made = err
+        if not isinstance(made, optax.GradientTransformation):
+            raise TypeError(
+                "TrainConfig: an optimizer function must be a factory "
+                "factory(learning_rate, ...) -> optax GradientTransformation (e.g. "
+                "optax.adam); factory(0.1) gave "
+                f"{type(made).__name__}. Or pass the transformation itself."
+            )
         return optimizer
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
@@ -155,11 +188,22 @@ def optimizer_spec(optimizer: Any) -> Any:
                 f"TrainConfig: optimizer {name!r}: unknown argument(s) {unknown}; "
                 f"allowed: {allowed}."
             )
+        for key, value in optimizer.items():
+            if isinstance(value, list | tuple):  # an axis of that hyper-parameter
+                if not value or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool)
+                    for v in value
+                ):
+                    raise ValueError(
+                        f"TrainConfig: optimizer {name!r}: {key} as an axis needs a "
+                        f"non-empty list of numbers; got {value!r:.60}."
+                    )
         return frozen(optimizer)
     raise TypeError(
         "TrainConfig: optimizer must be an optax GradientTransformation (e.g. "
-        "optax.sgd(0.1)), an optax name such as 'sgd', or a dict {'name': ..., "
-        f"arguments}}; got {type(optimizer).__name__}."
+        "optax.sgd(0.1)), an optax name such as 'sgd', a dict {'name': ..., "
+        "arguments}, or a factory(learning_rate, ...) -> transformation; got "
+        f"{type(optimizer).__name__}."
     )
 
 

@@ -104,16 +104,11 @@ def train(
                         chunk_given=config.chunk_size is not None)  # fmt: skip
     c = dataclasses.replace(c, devices=n_dev, chunk_size=the_plan.chunk_size)
     run = dataclasses.replace(run, config=c)
-    total = len(run.initializers) * c.num_restarts
     padded_chunk = math.ceil(c.chunk_size / n_dev) * n_dev
-
-    # -- the rows: initializer-major, restart indices first_restart + 0..N-1
-    labels = np.repeat(np.asarray(list(run.initializers), dtype=object),
-                       c.num_restarts).astype(str)  # fmt: skip
-    restarts = np.tile(
-        np.arange(c.first_restart, c.first_restart + c.num_restarts),
-        len(run.initializers),
-    )
+    # -- the rows: initializer-major, then each combination of the axes, then
+    # restart indices first_restart + 0..N-1 (the same keys in every cell)
+    labels, restarts, coords = _rows_of(run)
+    total = len(labels)
     seeds = restart_streams(c.design, restarts, c.grid_data)
 
     out_path = Path(out_dir) if out_dir is not None else None
@@ -153,7 +148,7 @@ def train(
                     continue
                 part = runner.run(
                     rows, labels, restarts, seeds, c.seed, data, sharded,
-                    c.keep_params, bar,
+                    c.keep_params, bar, coords,
                 )  # fmt: skip
                 part = dataclasses.replace(part, metadata=chunk_record(fp, i, rows))
                 if path is not None:
@@ -199,6 +194,23 @@ def train(
         with writer_lock(out_path):
             result.save(out_path / "results.parquet")
     return result
+
+
+def _rows_of(run) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(labels, restart indices, coordinates) of every row of a run."""
+    c = run.config
+    combos = run.combos
+    per = len(combos) * c.num_restarts
+    labels = np.repeat(np.asarray(list(run.initializers), dtype=object),
+                       per).astype(str)  # fmt: skip
+    restarts = np.tile(np.arange(c.first_restart, c.first_restart + c.num_restarts),
+                       len(run.initializers) * len(combos))  # fmt: skip
+    coords = {
+        name: np.tile(np.repeat([combo[name] for combo in combos], c.num_restarts),
+                      len(run.initializers)).astype(np.float64)
+        for name in run.axes
+    }  # fmt: skip
+    return labels, restarts, coords
 
 
 def _rows(labels, restarts, seeds, rows) -> Outcomes:
