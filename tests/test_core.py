@@ -163,3 +163,17 @@ def _cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def test_kept_predictions_agree_with_correctness_and_round_trip(tmp_path):
+    out = initlab.train(TASK, "he_normal", num_restarts=3, keep_predictions=True,
+                        out_dir=tmp_path, progress=False)  # fmt: skip
+    ex = out.per_example
+    assert ex["test_predicted"].dtype == np.int16 and ex["test_p_true"].shape == (3, 20)
+    np.testing.assert_array_equal(ex["test_predicted"] == TASK.y_test,
+                                  ex["test_correct"])  # fmt: skip
+    # the true class gets the largest probability exactly where it is predicted
+    assert np.all(ex["test_p_true"][ex["test_correct"]] >= 0.5 - 1e-6)
+    assert np.all((0 <= ex["test_p_true"]) & (ex["test_p_true"] <= 1))
+    back = initlab.Outcomes.load(tmp_path)
+    np.testing.assert_array_equal(back.per_example["test_p_true"], ex["test_p_true"])

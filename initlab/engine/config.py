@@ -110,6 +110,10 @@ class TrainConfig:
       devices: devices to shard restarts over: None (all JAX sees), a count,
         or a list of jax devices.
       keep_params: also return every restart's initial and final parameters.
+      keep_predictions: also record every restart's test predictions in
+        ``Outcomes.per_example`` (classification: the predicted class, int16,
+        and the probability of the true class, float32, per restart and test
+        example; saved with the run).
       data_order: "shuffle" (a new permutation of the training set every epoch,
         from the restart's data key) or "sequential" (the stored order, the
         same every epoch, as the MNIST-1D reference trains; the data key is
@@ -151,6 +155,7 @@ class TrainConfig:
     chunk_size: int | None = None
     devices: int | Sequence[Any] | None = None
     keep_params: bool = False
+    keep_predictions: bool = False
     data_order: str | None = None
     compute_dtype: str | None = None
 
@@ -372,6 +377,8 @@ def _validated(config: TrainConfig) -> dict[str, Any]:
         )
     out["devices"] = devices_spec(c.devices)
     out["keep_params"] = _checks.boolean(c.keep_params, "keep_params", where=where)
+    out["keep_predictions"] = _checks.boolean(c.keep_predictions, "keep_predictions",
+                                              where=where)  # fmt: skip
     if c.data_order is not None:
         _checks.choice(c.data_order, ("shuffle", "sequential"), "data_order",
                        where=where)  # fmt: skip

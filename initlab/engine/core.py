@@ -371,6 +371,31 @@ class TrainCore:
         x_test, y_test = self._data(data)[2:]
         return self.task.correct(self.outputs(params, x_test, model_state), y_test)
 
+    def predictions(self, params: Any, data: Data | None = None,
+                    model_state: Any = None) -> dict[str, jax.Array]:  # fmt: skip
+        """The restart's test-set predictions, compactly.
+
+        Classification: "test_predicted" (M,) int16, the predicted class, and
+        "test_p_true" (M,) float32, the probability given to the true class
+        (softmax of the outputs; with one output unit, the output clipped to
+        [0, 1] is the probability of class 1). Regression: "test_output"
+        (M, out) float32.
+        """
+        x_test, y_test = self._data(data)[2:]
+        out = self.outputs(params, x_test, model_state).astype(jnp.float32)
+        if self.task.kind != "classification":
+            return {"test_output": out}
+        labels = jnp.asarray(y_test).reshape(out.shape[0])
+        if out.shape[-1] == 1:
+            p1 = jnp.clip(out[:, 0], 0.0, 1.0)
+            predicted = (out[:, 0] > 0.5).astype(jnp.int16)
+            p_true = jnp.where(labels == 1, p1, 1.0 - p1)
+        else:
+            probs = jax.nn.softmax(out, axis=-1)
+            predicted = jnp.argmax(out, axis=-1).astype(jnp.int16)
+            p_true = jnp.take_along_axis(probs, labels[:, None], axis=-1)[:, 0]
+        return {"test_predicted": predicted, "test_p_true": p_true}
+
 
 def _all_finite(tree) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]

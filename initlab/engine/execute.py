@@ -84,6 +84,11 @@ def _jitted(core: TrainCore):
 
 
 @functools.lru_cache(maxsize=16)
+def _jitted_predictions(core: TrainCore):
+    return jax.jit(jax.vmap(core.predictions, in_axes=(0, None, 0)))
+
+
+@functools.lru_cache(maxsize=16)
 def _jitted_hyper(core: TrainCore):
     return jax.jit(jax.vmap(core.with_hyperparams))
 
@@ -120,7 +125,8 @@ class ChunkRunner:
     """Trains chunks of (initializer, restart) rows with the run's compiled loop."""
 
     def __init__(self, core: TrainCore, inits, bias_inits, padded_chunk: int,
-                 restart_block: int | None = None):  # fmt: skip
+                 restart_block: int | None = None,
+                 keep_predictions: bool = False):  # fmt: skip
         self.core = _loop_identity(core)
         self.model = core.model
         self.inits = inits
@@ -128,6 +134,7 @@ class ChunkRunner:
         self.segments = segments(core)
         self.padded_chunk = padded_chunk
         self.restart_block = restart_block  # the plan's (None: whole stack)
+        self.keep_predictions = keep_predictions
         self.first_segment_s = 0.0  # compile + first segment, first chunk only
         self._start, self._evaluate, self._correct = _jitted(self.core)
 
@@ -211,6 +218,10 @@ class ChunkRunner:
         if self._correct is not None:
             correct = self._correct(state.params, data, state.model_state)
             per_example["test_correct"] = np.asarray(correct)[:n]
+        if self.keep_predictions:
+            predicted = _jitted_predictions(self.core)(state.params, data,
+                                                       state.model_state)  # fmt: skip
+            per_example.update({k: np.asarray(v)[:n] for k, v in predicted.items()})
         has_state = bool(jax.tree.leaves(state.model_state))
         return Outcomes(
             initializer=labels[rows],

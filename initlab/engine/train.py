@@ -117,7 +117,7 @@ def train(
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("restarts"))
     data = jax.device_put(core.data(), replicated)
     runner = ChunkRunner(core, run.initializers, run.bias_inits, padded_chunk,
-                         the_plan.restart_block)  # fmt: skip
+                         the_plan.restart_block, c.keep_predictions)  # fmt: skip
     fp = fingerprint(run)
     if out_path is not None:
         prepare_out_dir(out_path, run, fp)
