@@ -61,6 +61,17 @@ def parse_float(value: Any) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
 
 
+def parse_floats(value: Any) -> float | list[float]:
+    """One number, or a comma-separated list of them (a hyper-parameter axis)."""
+    if isinstance(value, list | tuple):
+        return [parse_float(v) for v in value]
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    values = [parse_float(p) for p in parts]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}")
+    return values[0] if len(values) == 1 and not isinstance(value, list) else values
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -114,6 +125,8 @@ def _parser_for(annotation: Any) -> tuple[Callable[[Any], Any], bool]:
     ):
         item = typing.get_args(annotation)[0] if typing.get_args(annotation) else str
         return list_of(_parser_for(item)[0] if item is not str else str), False
+    if origin in (types.UnionType, typing.Union) and float in args:
+        return parse_floats, False  # a number or an axis: "0.1" or "0.03,0.1,0.3"
     if origin in (types.UnionType, typing.Union) and int in args:
         return parse_int, False  # e.g. devices: int | Sequence[Device]
     return parse_spec, False
