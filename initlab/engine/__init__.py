@@ -8,20 +8,23 @@ core of :func:`make_train`, vmapped over the whole stack in one compiled loop
 
 Rooms: ``config`` (TrainConfig, the one declaration of every option),
 ``specs`` (what each option accepts: checked, normalised, described),
-``plan`` (the execution plan: devices, chunks, blocks, memory),
-``build`` (specs -> objects, defaults, checks before compiling), ``core``
-(make_train: the public pure per-restart functions), ``keys`` (two PRNG
-streams per restart), ``devices`` (CPU devices, the mesh), ``execute``
-(restart blocks, jit caches, chunks), ``store`` (run identity, run folders,
-resume) and ``train`` (the entry point).
+``build`` (specs -> objects, defaults, checks before compiling),
+``optimizers`` (optax from names, dicts, factories; hyper-parameter axes),
+``user_code`` (``module:attr`` specs), ``schedule`` (when a run evaluates),
+``plan`` (the execution plan: devices, chunks, blocks, memory), ``core``
+(make_train: the public pure per-restart functions), ``keys`` (four PRNG
+streams per restart and the designs), ``devices`` (CPU devices, the mesh),
+``execute`` (restart blocks, jit caches, chunks), ``store`` (run identity,
+run folders, resume) and ``train`` (the entry point).
 """
 
-from initlab.engine.build import Run, build_model, build_task, make_optimizer, resolve
+from initlab.engine.build import Run, build_model, build_task, resolve
 from initlab.engine.config import TrainConfig
 from initlab.engine.core import TrainCore, TrainState, make_train
 from initlab.engine.devices import use_cpu_devices
 from initlab.engine.execute import ChunkRunner
 from initlab.engine.keys import DESIGNS, Design, restart_seeds, stream_keys
+from initlab.engine.optimizers import make_optimizer
 from initlab.engine.plan import DeviceSpec, Plan, plan
 from initlab.engine.specs import (
     OPTIMIZERS,
