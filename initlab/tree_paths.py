@@ -80,6 +80,7 @@ def paths(tree: PyTree) -> list[str]:
     """Every leaf path of ``tree``, in tree order (what reinit's rules match).
 
     Example:
+      >>> w, b = jnp.ones((8, 4)), jnp.zeros(4)
       >>> paths({"params": {"Dense_0": {"bias": b, "kernel": w}}})
       ['params/Dense_0/bias', 'params/Dense_0/kernel']
     """
@@ -100,6 +101,7 @@ def map_with_paths(fn: Callable[[str, Any], Any], tree: PyTree) -> PyTree:
       TypeError: ``fn`` is not callable.
 
     Example:
+      >>> params = initlab.models.mlp((16,), 8, 4).init(jax.random.key(0))
       >>> map_with_paths(lambda path, x: x if path.endswith("bias") else 0 * x,
       ...                params)
     """
@@ -170,6 +172,7 @@ def layers(tree: PyTree, kernel: str = "kernel", bias: str = "bias") -> list[Lay
       TypeError: ``kernel`` or ``bias`` is not a str.
 
     Example:
+      >>> key = jax.random.key(0)
       >>> [l.path for l in layers(initlab.models.mlp((16,), 8, 4).init(key))]
       ['layers/0', 'layers/1']
     """

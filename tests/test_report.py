@@ -413,7 +413,7 @@ def test_settings_config_file_and_reproduction(tmp_path):
     assert saved.seed == 7 and saved.devices == 2
     md = (path / "report.md").read_text()
     settings = md.split("## Settings and reproduction")[1]
-    assert "```sh\ninitlab run --config config.toml\n```" in settings
+    assert "```sh\ninitlab run zoo --config config.toml\n```" in settings
     assert "- **seed**: `7`" in settings and "- **run fingerprint**: `abc123`" in md
     assert "- **devices**: `cpu:0, cpu:1`" in settings
     assert "- **plan**:\n  - **chunk_size**: `20`" in settings

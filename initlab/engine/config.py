@@ -245,7 +245,7 @@ class TrainConfig:
         so :meth:`load` gives back an equal config.
 
         Example:
-          >>> path = initlab.TrainConfig(task="xor").save("/tmp/run.toml")
+          >>> path = initlab.TrainConfig(task="xor").save("run.toml")
           >>> initlab.TrainConfig.load(path).task
           'xor'
         """
@@ -274,7 +274,9 @@ class TrainConfig:
           ValueError: unreadable file, bad syntax or unknown options.
 
         Example:
-          >>> config = initlab.TrainConfig.load("examples/zoo_small.toml")
+          >>> initlab.TrainConfig(task="xor", steps=100).save("xor.toml")
+          >>> initlab.TrainConfig.load("xor.toml").steps
+          100
         """
         path = Path(path)
         try:

@@ -51,6 +51,9 @@ def format_summary(table: pd.DataFrame) -> str:
       :func:`initlab.report.display_table` with 3 decimals, as text.
 
     Example:
+      >>> from initlab import stats
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> print(format_summary(stats.summary_table(outcomes, "test_accuracy",
       ...                                          rng=0)))
     """

@@ -115,6 +115,7 @@ class Study:
           ValueError / TypeError: unknown or fixed options, bad values.
 
         Example:
+          >>> from initlab.experiments import STUDIES
           >>> STUDIES["zoo"].config(small=True, num_restarts=4).num_restarts
           4
         """
@@ -147,6 +148,7 @@ class Study:
         what ``initlab run --dry-run`` plans.
 
         Example:
+          >>> from initlab.experiments import STUDIES
           >>> len(STUDIES["xor"].run_config(ranges=[1, 2, 3]).initializers)
           3
         """
@@ -162,6 +164,7 @@ class Study:
         ``initlab run NAME --config`` reproduces.
 
         Example:
+          >>> from initlab.experiments import STUDIES
           >>> STUDIES["xor"].record(ranges=(1.0, 2.0))["study_options"]
           {'ranges': [1.0, 2.0]}
         """

@@ -41,6 +41,8 @@ def count_distinct_units(params: Any, tol: float = 1e-6) -> dict[str, np.ndarray
       layer path -> (R,) int array.
 
     Example:
+      >>> outcomes = initlab.train("xor", "zeros", num_restarts=4, steps=50,
+      ...                          keep_params=True, progress=False)
       >>> counts = count_distinct_units(outcomes.final_params)
       >>> counts["layers/0"].min()
     """

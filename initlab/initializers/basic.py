@@ -23,6 +23,7 @@ def zeros() -> InitFn:
     ``symmetry`` study shows. The key is ignored.
 
     Example:
+      >>> from flax import nnx
       >>> nnx.Linear(4, 3, bias_init=initlab.zeros(), rngs=nnx.Rngs(0))
     """
     return InitFn(

@@ -96,7 +96,8 @@ def variance_map(
       The next layer's ``q``.
 
     Example:
-      >>> initlab.variance_map(1.0, 1.0, 0.0, "relu")
+      >>> from initlab.initializers.mean_field import variance_map
+      >>> variance_map(1.0, 1.0, 0.0, "relu")
       0.5
 
     References:
@@ -140,7 +141,8 @@ def mean_field_q(
       float64 array of shape ``(depth,)``.
 
     Example:
-      >>> q = initlab.mean_field_q(32, 1.0, 0.0, "tanh")   # ~ 1 / (2 l)
+      >>> from initlab.initializers.mean_field import mean_field_q
+      >>> q = mean_field_q(32, 1.0, 0.0, "tanh")   # ~ 1 / (2 l)
 
     References:
       Poole et al., NeurIPS 2016; Schoenholz et al., "Deep Information

@@ -46,6 +46,7 @@ def perturbed(
       ValueError: a non-finite scale.
 
     Example:
+      >>> pretrained = {"kernel": jnp.ones((4, 3)), "bias": jnp.zeros(3)}
       >>> draw = initlab.perturbed(pretrained, initlab.random_normal(stddev=1e-3))
       >>> restarts = jax.vmap(draw)(jax.random.split(jax.random.key(0), 16))
 

@@ -80,6 +80,8 @@ def register(
       TypeError: a factory that is not callable, or a formula that is not a str.
 
     Example:
+      >>> def my_factory(width=0.1):
+      ...     return initlab.random_uniform(-width, width)
       >>> initlab.register("my_init", my_factory, "U(±0.1)")
     """
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):

@@ -130,6 +130,7 @@ def kaiming_uniform(
         axes, see :func:`fans`.
 
     Example:
+      >>> from flax import nnx
       >>> nnx.Linear(64, 32, kernel_init=initlab.kaiming_uniform(
       ...     nonlinearity="relu"), rngs=nnx.Rngs(0))
 
@@ -266,6 +267,7 @@ def torch_default(
         axes, see :func:`fans`.
 
     Example:
+      >>> from flax import nnx
       >>> layer = nnx.Linear(64, 32, kernel_init=initlab.torch_default(),
       ...                    bias_init=initlab.torch_default_bias(fan_in=64),
       ...                    rngs=nnx.Rngs(0))

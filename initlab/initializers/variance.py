@@ -365,6 +365,7 @@ def lecun_uniform(
         :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
+      >>> from flax import nnx
       >>> nnx.Linear(64, 32, kernel_init=initlab.lecun_uniform(), rngs=nnx.Rngs(0))
 
     References:
@@ -430,6 +431,7 @@ def glorot_uniform(
         :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
+      >>> from flax import nnx
       >>> nnx.Linear(64, 32, kernel_init=initlab.glorot_uniform(), rngs=nnx.Rngs(0))
 
     References:
@@ -494,6 +496,7 @@ def he_uniform(
         :func:`variance_scaling` (JAX's or Keras's spelling).
 
     Example:
+      >>> from flax import nnx
       >>> nnx.Linear(64, 32, kernel_init=initlab.he_uniform(), rngs=nnx.Rngs(0))
 
     References:

@@ -51,6 +51,7 @@ class PureModel:
     Example:
       >>> model = initlab.models.mlp((32,), 2, 2)
       >>> params = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 8))
+      >>> x = jnp.ones((5, 2))
       >>> jax.vmap(model.apply, in_axes=(0, None))(params, x).shape
       (8, batch, 2)
     """

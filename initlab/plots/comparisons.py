@@ -87,6 +87,8 @@ def plot_improvement_matrix(
         than 2 labels.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_improvement_matrix(outcomes, "test_accuracy")
 
     References:

@@ -72,6 +72,8 @@ def plot_curves(
       KeyError: unknown curve.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_curves(outcomes, "train_loss")
     """
     if metric not in outcomes.curves:
@@ -209,6 +211,8 @@ def plot_curve_panels(
         permutation of some labels.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, axes = plot_curve_panels(outcomes, "test_accuracy")
     """
     from initlab import stats

@@ -49,6 +49,8 @@ def plot_distributions(
       ValueError: unknown kind, missing metric, non-finite values in a mapping.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_distributions(outcomes, "test_accuracy")
     """
     from matplotlib.patches import Patch
@@ -120,6 +122,8 @@ def plot_ecdf(
       ``(fig, ax)``; one line per initializer with at least one finite value.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_ecdf(outcomes, "test_loss")
     """
     labels, values, diverged, _, name = collect(data, metric)
@@ -179,6 +183,8 @@ def plot_ecdf_split(
       ``(fig, axes)``: a (1, 1 or 2) array, working panel first.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, axes = plot_ecdf_split(outcomes, "test_accuracy")
     """
     from matplotlib.lines import Line2D

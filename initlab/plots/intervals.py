@@ -122,6 +122,8 @@ def plot_interval_estimates(
         not in the data, a table without a row for a label.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, axes = plot_interval_estimates(outcomes, "test_accuracy")
 
     References:

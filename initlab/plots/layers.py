@@ -42,6 +42,10 @@ def plot_layer_stats(
       ValueError: missing columns, unknown or ambiguous statistic.
 
     Example:
+      >>> import pandas as pd
+      >>> table = pd.DataFrame({"initializer": ["he", "he", "lecun", "lecun"],
+      ...                       "layer": [0, 1, 0, 1], "statistic": "activation_std",
+      ...                       "value": [1.0, 1.0, 0.7, 0.5]})
       >>> fig, ax = plot_layer_stats(table, "activation_std", logy=True)
     """
     need = {"initializer", "layer", "statistic", "value"}

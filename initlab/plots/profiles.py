@@ -51,6 +51,8 @@ def plot_best_of_k(
       ``(fig, ax)``: a line and a band per initializer with >= 2 restarts.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_best_of_k(outcomes, "test_accuracy")
     """
     labels, values, diverged, higher, name = collect(data, metric, higher_is_better)
@@ -120,6 +122,8 @@ def plot_profiles(
       ValueError: no finite value at all.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, ax = plot_profiles(outcomes, "test_accuracy")
     """
     labels, values, diverged, higher, name = collect(data, metric, higher_is_better)

@@ -112,6 +112,8 @@ def plot_strips(
         ``failed``.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> fig, axes = plot_strips(outcomes, "test_accuracy")
     """
     where = "plot_strips"

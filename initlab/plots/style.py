@@ -140,6 +140,9 @@ def figure_style(medium: str = "screen") -> Iterator[dict[str, Any]]:
       ValueError: unknown medium.
 
     Example:
+      >>> from initlab.plots import plot_ecdf
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> with figure_style("paper"):
       ...     fig, ax = plot_ecdf(outcomes, "test_accuracy")
       ...     save_figure(fig, "ecdf.pdf")
@@ -201,6 +204,9 @@ def save_figure(
       ValueError: ``dpi`` is not positive; an unknown format in ``also``.
 
     Example:
+      >>> from initlab.plots import plot_ecdf
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> save_figure(plot_ecdf(outcomes, "test_loss")[0], "ecdf.png", also=["svg"])
       PosixPath('ecdf.png')
     """

@@ -31,6 +31,8 @@ def plot_variance_components(
       ``(fig, ax)``: one bar per component.
 
     Example:
+      >>> from initlab import stats
+      >>> grid = np.random.default_rng(0).normal(size=(8, 4))  # init x data
       >>> fig, ax = plot_variance_components(stats.variance_components(grid, rng=0))
     """
     for key in ("components", "share", "share_low", "share_high"):

@@ -124,6 +124,9 @@ def display_table(
         (0, 1); ``digits < 0``.
 
     Example:
+      >>> from initlab import stats
+      >>> out = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                     steps=100, progress=False)
       >>> print(display_table(stats.summary_table(out, "test_accuracy", rng=0)))
     """
     import pandas as pd

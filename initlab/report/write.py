@@ -53,6 +53,8 @@ def default_metric(outcomes: Outcomes) -> str:
       ValueError: the outcomes hold no final metric.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> default_metric(outcomes)
       'test_accuracy'
     """
@@ -128,7 +130,7 @@ def write_report(
         metadata). Failed initializers are found without it too, when every
         restart predicts one class for every input.
       command: the command that reproduces the run; default
-        ``metadata["command"]``, else ``initlab run --config config.toml``
+        ``metadata["command"]``, else ``initlab run <study> --config config.toml``
         when the config could be written.
       vector: a vector copy of every figure beside its PNG: "svg" (default),
         "pdf", or None.
@@ -143,6 +145,8 @@ def write_report(
         ``n_resamples`` raise from the initlab.stats function that uses them.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> folder = write_report(outcomes, "runs/mlp", target=0.9)
       >>> (folder / "report.html").exists()
       True

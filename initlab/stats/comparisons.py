@@ -171,6 +171,8 @@ def compare_with_best(
       values in restarts not flagged as diverged, bad confidence.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> best, p = compare_with_best(outcomes, "test_accuracy", rng=0)
       >>> p["zeros"]  # (P(best beats zeros), low, high)
 

@@ -96,6 +96,8 @@ def chance_level(
       TypeError: ``chance`` or the recorded value is not a number.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> chance_level(outcomes, "test_accuracy")  # metadata num_classes = 10
       0.1
     """
@@ -257,6 +259,8 @@ def failures(
       KeyError: unknown metric. ValueError: ``table`` lacks a column.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> failures(outcomes, "test_accuracy", rng=0)["zeros"].short
       'symmetry never broken'
 

@@ -78,7 +78,10 @@ def seed_grid(outcomes: Outcomes, label: str, metric: str) -> np.ndarray:
         cell), or some diverged (their value is not defined).
 
     Example:
-      >>> grid = seed_grid(outcomes, "glorot_uniform", "test_accuracy")
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=16,
+      ...                          steps=100, design="grid", grid_data=4,
+      ...                          progress=False)
+      >>> grid = seed_grid(outcomes, "he_normal", "test_accuracy")
       >>> variance_components(grid, rng=0)["share"]
 
     References:
@@ -142,6 +145,9 @@ def variance_split(
       TypeError, ValueError: bad ``rng``, ``confidence`` or ``n_resamples``.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=16,
+      ...                          steps=100, design="grid", grid_data=4,
+      ...                          progress=False)
       >>> split = variance_split(outcomes, "test_accuracy", rng=0)
       >>> split["he_normal"]["share"]  # init, data, interaction+residual
 

@@ -90,6 +90,8 @@ def summary_table(
       flagged as diverged, bad confidence, k < 1.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> summary_table(outcomes, "test_accuracy", rng=0, target=0.9)
 
     References:

@@ -237,6 +237,8 @@ def binomial_checks(
       KeyError: ``outcomes.per_example`` has no ``name``.
 
     Example:
+      >>> outcomes = initlab.train("xor", ["he_normal", "zeros"], num_restarts=8,
+      ...                          steps=100, progress=False)
       >>> binomial_checks(outcomes)["he_normal"]["ratio"]
 
     References:

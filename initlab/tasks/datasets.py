@@ -34,6 +34,7 @@ def xor() -> Task:
     Example:
       >>> task = initlab.get_task("xor")
       >>> model = task.default_model()
+      >>> key = jax.random.key(0)
       >>> params = model.init(key, initlab.random_uniform(-1.0, 1.0),
       ...                     initlab.random_uniform(-1.0, 1.0))
 

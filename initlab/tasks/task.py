@@ -228,6 +228,8 @@ def make_task(
       TypeError: a loss or model that is neither a name nor a callable.
 
     Example:
+      >>> x = np.random.default_rng(0).normal(size=(1000, 2)).astype(np.float32)
+      >>> y = (x[:, 0] * x[:, 1] > 0).astype(np.int32)
       >>> task = make_task("blobs", x[:800], y[:800], x[800:], y[800:],
       ...                  kind="classification")
     """
