@@ -223,8 +223,7 @@ def test_cnn1d_im2col_equals_lax_convolution(length, k, stride):
     np.testing.assert_allclose(ours, conv(x), rtol=1e-5, atol=1e-5)
 
 
-def test_mlp_scans_equal_layers_with_the_same_numbers():
-    # Layers 1-3 (8 -> 8) run as one lax.scan; 4 (8 -> 5) and 5 (5 -> 5) alone.
+def test_deep_mlp_matches_a_hand_computation():
     model = M.mlp((8, 8, 8, 8, 5, 5), 16, 8, "tanh")
     params = model.init(KEY, UNIFORM, UNIFORM)
     x = jax.random.normal(jax.random.key(1), (4, 16))
@@ -238,24 +237,6 @@ def test_mlp_scans_equal_layers_with_the_same_numbers():
     assert len(pre) == 6
     for ours, theirs in zip([*pre, out], hand, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
-    # Gradients reach every layer of the scanned run, as in the unrolled net.
-    grads = jax.grad(lambda p: jnp.sum(model.apply(p, x) ** 2))(params)
-    norms = [
-        float(jnp.linalg.norm(grads["layers"][i]["kernel"][...])) for i in range(7)
-    ]
-    assert all(n > 0 for n in norms)
-
-
-def test_deep_square_mlp_traces_like_a_shallow_one():
-    # The program of a 64-layer square MLP holds as many matmuls as a 4-layer
-    # one: its equal hidden layers are one scan, so compile time hardly grows.
-    def matmuls(depth):
-        model = M.mlp((16,) * depth, 16, 16)
-        params = model.init(KEY, UNIFORM, UNIFORM)
-        jaxpr = jax.make_jaxpr(model.apply)(params, jnp.ones((2, 16)))
-        return str(jaxpr).count("dot_general")
-
-    assert matmuls(64) == matmuls(4) == 3  # first layer, the scan body, readout
 
 
 def test_mlp_param_dtype():

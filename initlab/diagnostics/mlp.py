@@ -4,9 +4,10 @@ initlab has one MLP, :class:`initlab.models.MLP`; :func:`initlab.models.mlp`
 is its pure form, and its parameter tree (``layers/<i>/kernel|bias``) is what
 every diagnostic and LSUV takes. The three functions here keep code written
 for the list form running: each warns (``DeprecationWarning``, naming the
-replacement) and calls that one MLP. Their draws come from
-``initlab.models.mlp(...).init`` (Flax's key per layer), so they differ from
-those of initlab 0.1's own list MLP (``fold_in(key, 2 l)``).
+replacement) and calls that one MLP. Their draws are
+``initlab.models.mlp(...).init``'s, which are the old list MLP's bit for bit
+(layer ``l``'s kernel from ``fold_in(key, 2 l)``, its bias from
+``fold_in(key, 2 l + 1)``: Flax's per-layer keys; a test checks it).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def mlp_init(
 
     Use ``initlab.models.mlp(widths[1:-1], widths[0], widths[-1]).init(key,
     kernel_init, bias_init)`` and pass its params tree to the diagnostics.
+    Layer ``l``'s kernel is drawn with ``fold_in(key, 2 l)`` and its bias
+    with ``fold_in(key, 2 l + 1)`` (the MLP's own draws, as before).
 
     Args:
       key: a typed PRNG key.

@@ -154,8 +154,7 @@ def signal_stats(
     (``h_0 = x``) and the last one is the output. The loss for the gradient
     norms is ``mean_b 0.5 ||f(x_b) - y_b||^2`` with ``y = targets`` (zeros
     when None). The Jacobian is of the output with respect to the first
-    example ``x[0]``. Runs of equal-shaped layers are one ``lax.scan`` in the
-    MLP, so compile time hardly grows with depth.
+    example ``x[0]``.
 
     Args:
       params: one MLP's params tree (no restart axis; vmap the call for

@@ -89,10 +89,6 @@ class MLP(nnx.Module):
     pre-activation is sown as ``nnx.Intermediate`` under ``"preactivations"`` (a
     tuple, first layer first) for signal-propagation diagnostics; collect them
     with ``nnx.capture(net, nnx.Intermediate)(x)`` (plain calls do not sow).
-    Consecutive hidden layers of equal shape (after the first) run as one
-    ``lax.scan`` over their stacked parameters, each step the layer's own
-    ``nnx.Linear``: same numbers, and a deep square MLP compiles in about the
-    time of a shallow one.
 
     Args:
       in_features: input features (product of the non-batch input axes).
@@ -162,48 +158,12 @@ class MLP(nnx.Module):
                 f"MLP: expected input (batch, {self.in_features}); got shape {x.shape}."
             )
         h = x
-        for run in _runs(self.layers[:-1]):
-            if len(run) == 1:
-                h = run[0](h if h is x else self.act(h))
-                _sow_preactivation(self, h)
-                continue
-            # A run of equal hidden layers: one lax.scan step per layer, so a
-            # deep square MLP compiles like a shallow one. Each step is the
-            # layer's own nnx.Linear, merged from its slice of the stacked state.
-            graphdef, _ = nnx.split(run[0])
-            stacked = jax.tree.map(
-                lambda *leaves: jnp.stack(leaves), *(nnx.state(lay) for lay in run)
-            )
-
-            def step(h, state, graphdef=graphdef):
-                h = nnx.merge(graphdef, state)(self.act(h))
-                return h, h
-
-            h, hs = jax.lax.scan(step, h, stacked)
-            for i in range(len(run)):
-                _sow_preactivation(self, hs[i])
-        h = self.layers[-1](x if h is x else self.act(h))
+        for layer in self.layers[:-1]:
+            h = layer(h)
+            _sow_preactivation(self, h)
+            h = self.act(h)
+        h = self.layers[-1](h)
         return h if self.output_act is None else self.output_act(h)
-
-
-def _runs(layers: Sequence[nnx.Module]) -> list[list[nnx.Module]]:
-    """Consecutive layers grouped into runs of equal structure and shapes.
-
-    The first layer is always alone (it gets the raw input, not an activation);
-    later layers join a run while their graph and parameter shapes match.
-    """
-    runs: list[list[nnx.Module]] = []
-    signature = None
-    for i, layer in enumerate(layers):
-        graphdef, state = nnx.split(layer)
-        shapes = jax.tree.map(lambda a: (a.shape, a.dtype), state)
-        this = (graphdef, jax.tree.structure(state), jax.tree.leaves(shapes))
-        if i > 1 and this == signature:
-            runs[-1].append(layer)
-        else:
-            runs.append([layer])
-        signature = this
-    return runs
 
 
 def _sow_preactivation(module: nnx.Module, h: jax.Array) -> None:
