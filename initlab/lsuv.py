@@ -100,15 +100,21 @@ def _rescale(
     variances, iterations = [], []
     for layer, path in enumerate(paths):
 
-        def scale(p, s, path=path):
+        def with_kernel(kernel, params=params, path=path):
             return tree_paths.map_with_paths(
-                lambda q, leaf: leaf * s.astype(leaf.dtype) if q == path else leaf, p
+                lambda q, leaf: kernel if q == path else leaf, params
             )
 
-        def variance(p, layer=layer):
-            return jnp.var(preacts(p)[layer])
+        def variance(kernel, layer=layer, with_kernel=with_kernel):
+            return jnp.var(preacts(with_kernel(kernel))[layer])
 
-        params, v, n = _fit(scale, variance, params, target, tol, max_iter)
+        # The loop carries only this layer's kernel: the others are constants
+        # of the loop (the earlier ones are final, the later ones unused).
+        kernel = dict(tree_paths.leaves_with_paths(params))[path]
+        kernel, v, n = _fit(
+            lambda w, s: w * s.astype(w.dtype), variance, kernel, target, tol, max_iter
+        )
+        params = with_kernel(kernel)
         variances.append(v)
         iterations.append(n)
     return LSUVResult(params, jnp.stack(variances), jnp.stack(iterations))

@@ -102,7 +102,17 @@ def _stats(
     model whose forward sows nothing is an error unless it has a single
     kernel (a linear MLP: one layer, the output).
     """
-    out, values = model.intermediates(params, x)
+
+    def forward(p):
+        out, values = model.intermediates(p, x)
+        return _mse(out, targets), (out, values)
+
+    # gradients / jacobian are Python bools (static under jit): skip the work.
+    # The gradient's forward pass is the one that gives the statistics.
+    if gradients:
+        grads, (out, values) = jax.grad(forward, has_aux=True)(params)
+    else:
+        grads, (out, values) = None, forward(params)[1]
     hidden = list(values.get("preactivations", ()))
     kernels = [layer.kernel_path for layer in tree_paths.layers(params)]
     if not hidden and len(kernels) != 1:
@@ -119,9 +129,7 @@ def _stats(
         dead = jnp.full((len(hs),), jnp.nan, mean.dtype)
     else:  # the output layer has no activation
         dead = jnp.concatenate([_per_layer(lambda s: _dead(s, phi), hidden), nan])
-    # gradients / jacobian are Python bools (static under jit): skip the work.
-    if gradients:
-        grads = jax.grad(lambda p: _mse(model.apply(p, x), targets))(params)
+    if grads is not None:
         by_path = dict(tree_paths.leaves_with_paths(grads))
         grad_norm = _per_layer(
             lambda s: jnp.sqrt(jnp.sum(s * s, axis=_axes(s))),
