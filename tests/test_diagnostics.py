@@ -10,9 +10,11 @@ import pytest
 
 import initlab
 from initlab import diagnostics as D
+from initlab import models, tree_paths
 from initlab.initializers import literature as L
 
 WIDTH, BATCH, HIDDEN, NUM_KEYS = 256, 256, 32, 16
+KEY = jax.random.key(1)
 X = jax.random.normal(jax.random.key(0), (BATCH, WIDTH))
 Q_INPUT = float(jnp.mean(X * X))
 
@@ -105,40 +107,61 @@ def test_dead_relu_units(deep):
     assert relu_dead[:, HIDDEN - 1].mean() > 0.01
     # A hand-made case: two of four units never fire on positive inputs.
     w1 = jnp.asarray([[1.0, -1.0, 2.0, -3.0], [1.0, -1.0, 0.5, -1.0]])
-    params = [(w1, jnp.zeros(4)), (jnp.ones((4, 1)), jnp.zeros(1))]
+    layer0 = {"kernel": w1, "bias": jnp.zeros(4)}
+    params = {
+        "layers": {0: layer0, 1: {"kernel": jnp.ones((4, 1)), "bias": jnp.zeros(1)}}
+    }
     x = jnp.abs(jax.random.normal(jax.random.key(3), (10, 2))) + 0.1
     stats = D.signal_stats(params, x, "relu")
     assert float(stats.dead_fraction[0]) == 0.5
 
 
+def _hand_preactivations(layers, x, phi):
+    """h_l = phi(h_{l-1}) W_l + b_l, h_0 = x: the MLP written out by hand."""
+    hs, h = [], x
+    for i, (w, b) in enumerate(layers):
+        h = (phi(h) if i else h) @ w + b[None, :]
+        hs.append(h)
+    return hs
+
+
 def test_grad_norms_and_moments_match_a_direct_computation():
-    key = jax.random.key(2)
-    params = D.mlp_init(
-        key, (6, 5, 5, 5, 3), initlab.glorot_uniform(), initlab.random_normal()
+    # Hidden layers 2 and 3 have equal shapes: the MLP scans them.
+    model = models.mlp((5, 5, 5), 6, 3, "tanh")
+    params = model.init(
+        jax.random.key(2), initlab.glorot_uniform(), initlab.random_normal()
     )
+    layers = [(lay.kernel, lay.bias) for lay in tree_paths.layers(params)]
     x = jax.random.normal(jax.random.key(3), (7, 6))
     y = jax.random.normal(jax.random.key(4), (7, 3))
     stats = D.signal_stats(params, x, "tanh", y)
 
     def loss(kernels):
-        h = x
-        for i, (w, (_, b)) in enumerate(zip(kernels, params, strict=True)):
-            h = (jnp.tanh(h) if i else h) @ w + b[None, :]
+        bl = [(w, b) for w, (_, b) in zip(kernels, layers, strict=True)]
+        h = _hand_preactivations(bl, x, jnp.tanh)[-1]
         return 0.5 * jnp.mean(jnp.sum((h - y) ** 2, axis=1))
 
-    grads = jax.grad(loss)([w for w, _ in params])
+    grads = jax.grad(loss)([w for w, _ in layers])
     expected = [float(jnp.linalg.norm(g)) for g in grads]
     np.testing.assert_allclose(stats.grad_norm, expected, rtol=1e-5)
-    hs = D.mlp_preactivations(params, x, "tanh")
+    hs = _hand_preactivations(layers, x, jnp.tanh)
     np.testing.assert_allclose(stats.mean, [float(jnp.mean(h)) for h in hs], atol=1e-6)
     np.testing.assert_allclose(
         stats.variance, [float(jnp.var(h)) for h in hs], rtol=1e-5
     )
-    np.testing.assert_allclose(D.mlp_apply(params, x, "tanh"), hs[-1])
+    np.testing.assert_allclose(model.apply(params, x), hs[-1], rtol=1e-5, atol=1e-6)
+    # The Jacobian of the output at x[0], by hand: the product of the layers'.
+    jac = jax.jacfwd(lambda x0: _hand_preactivations(layers, x0[None], jnp.tanh)[-1][0])
+    np.testing.assert_allclose(
+        stats.jacobian_singular_values,
+        jnp.linalg.svd(jac(x[0]), compute_uv=False),
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_signal_stats_gradients_and_jacobian_flags():
-    params = D.mlp_init(jax.random.key(5), (6, 5, 5, 3), initlab.he_normal())
+    params = models.mlp((5, 5), 6, 3).init(jax.random.key(5), initlab.he_normal())
     x = jax.random.normal(jax.random.key(6), (7, 6))
     off = D.signal_stats(params, x, "relu", gradients=False, jacobian=False)
     assert off.grad_norm.shape == (3,) and np.all(np.isnan(off.grad_norm))
@@ -162,8 +185,14 @@ def test_one_activation_table():
     from initlab.models import modules
 
     assert D.ACTIVATIONS is modules.ACTIVATIONS
+    params = models.mlp((5, 5), 6, 3).init(jax.random.key(5), initlab.he_normal())
+    x = jax.random.normal(jax.random.key(6), (7, 6))
     for name in ("erf", "silu", "elu", "softplus"):
-        assert D._activation(name) == (name, modules.ACTIVATIONS[name])
+        by_name = D.signal_stats(params, x, name, jacobian=False)
+        by_fn = D.signal_stats(params, x, modules.ACTIVATIONS[name], jacobian=False)
+        np.testing.assert_array_equal(by_name.second_moment, by_fn.second_moment)
+    with pytest.raises(ValueError, match="valid names"):
+        D.signal_stats(params, x, "rleu")
 
 
 def test_jacobian_singular_values_dynamical_isometry():
@@ -201,20 +230,21 @@ def test_depth_sweep_table():
     np.testing.assert_allclose(q[1], float(jnp.mean(jax.nn.relu(x) ** 2)), rtol=1e-5)
 
 
-def test_model_signal_propagation_matches_the_plain_mlp():
-    from initlab import models
-
+def test_model_signal_propagation_matches_signal_stats_per_key():
+    # Vmapped over keys (each drawn by model.init, jitted per layer shape) and
+    # one network at a time agree; so does signal_propagation of the same MLP.
     model = models.mlp((16, 16, 16), 16, 4, "tanh")
     x = jax.random.normal(jax.random.key(5), (32, 16))
     keys = jax.random.split(jax.random.key(6), 3)
     inits = (initlab.he_normal(), initlab.random_normal())
     stats = D.model_signal_propagation(model, keys, x, *inits, activation="tanh")
     params = model.init(keys[1], initlab.he_normal(), initlab.random_normal())
-    layers = [
-        (params["layers"][i]["kernel"][...], params["layers"][i]["bias"][...])
-        for i in range(4)
-    ]
-    plain = D.signal_stats(layers, x, "tanh")
+    plain = D.signal_stats(params, x, "tanh")
+    again = D.signal_propagation(keys, (16, 16, 16, 16, 4), *inits, "tanh", x)
+    for field in D.SignalStats._fields:
+        np.testing.assert_allclose(
+            getattr(again, field), getattr(stats, field), rtol=1e-6, atol=1e-7
+        )
     for field in ("mean", "variance", "second_moment", "grad_norm"):
         np.testing.assert_allclose(
             getattr(stats, field)[1], getattr(plain, field), rtol=2e-5, atol=1e-6
@@ -226,6 +256,82 @@ def test_model_signal_propagation_matches_the_plain_mlp():
         rtol=1e-4,
         atol=1e-5,
     )
+
+
+def test_deprecated_list_mlp_wraps_the_one_mlp():
+    # mlp_init / mlp_preactivations / mlp_apply and a list given to
+    # signal_stats warn, name the replacement, and compute with models.mlp.
+    key, widths = jax.random.key(7), (6, 5, 5, 3)
+    kernel_init, bias_init = initlab.he_normal(), initlab.random_normal()
+    model = models.mlp(widths[1:-1], widths[0], widths[-1], "tanh")
+    params = model.init(key, kernel_init, bias_init)
+    x = jax.random.normal(jax.random.key(8), (9, 6))
+    with pytest.warns(DeprecationWarning, match=r"initlab\.models\.mlp\("):
+        layers = D.mlp_init(key, widths, kernel_init, bias_init)
+    for (w, b), lay in zip(layers, tree_paths.layers(params), strict=True):
+        np.testing.assert_array_equal(w, lay.kernel)
+        np.testing.assert_array_equal(b, lay.bias)
+    # Its documented draws: layer l's kernel from fold_in(key, 2 l), bias 2 l + 1.
+    for i, (w, b) in enumerate(layers):
+        np.testing.assert_array_equal(
+            w, kernel_init(jax.random.fold_in(key, 2 * i), w.shape)
+        )
+        np.testing.assert_array_equal(
+            b, bias_init(jax.random.fold_in(key, 2 * i + 1), b.shape)
+        )
+    out, values = model.intermediates(params, x)
+    with pytest.warns(DeprecationWarning, match="intermediates"):
+        hs = D.mlp_preactivations(layers, x, "tanh")
+    for h, expected in zip(hs, [*values["preactivations"], out], strict=True):
+        np.testing.assert_array_equal(h, expected)
+    with pytest.warns(DeprecationWarning, match="mlp_from_params"):
+        np.testing.assert_array_equal(D.mlp_apply(layers, x, "tanh"), out)
+    with pytest.warns(DeprecationWarning, match="params tree"):
+        from_list = D.signal_stats(layers, x, "tanh")
+    for field in D.SignalStats._fields:
+        np.testing.assert_array_equal(
+            getattr(from_list, field), getattr(D.signal_stats(params, x, "tanh"), field)
+        )
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=">= 2"):
+        D.mlp_init(key, (6,), kernel_init)
+
+
+def test_a_linear_mlp_has_one_layer():
+    params = models.mlp((), 6, 3).init(jax.random.key(0), initlab.lecun_normal())
+    x = jax.random.normal(jax.random.key(1), (64, 6))
+    stats = D.signal_stats(params, x, "relu")
+    w = params["layers"][0]["kernel"][...]
+    np.testing.assert_allclose(stats.second_moment, [jnp.mean((x @ w) ** 2)], rtol=1e-5)
+    assert np.isnan(stats.dead_fraction[0]) and stats.grad_norm.shape == (1,)
+
+
+def test_arguments_are_checked():
+    params = models.mlp((5,), 6, 3).init(jax.random.key(0))
+    x = jnp.ones((4, 6))
+    stacked = jax.vmap(models.mlp((5,), 6, 3).init)(jax.random.split(KEY, 2))
+    with pytest.raises(ValueError, match="no restart axis"):
+        D.signal_stats(stacked, x)
+    with pytest.raises(ValueError, match=r"expected input \(batch, 6\)"):
+        D.signal_stats(params, jnp.ones((4, 5)))
+    with pytest.raises(TypeError, match="gradients must be True or False"):
+        D.signal_stats(params, x, gradients=1)
+    init = initlab.he_normal()
+    with pytest.raises(TypeError, match="typed key"):
+        D.signal_propagation(jnp.zeros(2, jnp.uint32), (6, 3), init)
+    with pytest.raises(ValueError, match=">= 2 entries"):
+        D.signal_propagation(0, (6,), init)
+    with pytest.raises(ValueError, match=r"x must be \(batch, 6\)"):
+        D.signal_propagation(0, (6, 3), init, x=jnp.ones((4, 5)))
+    with pytest.raises(ValueError, match="num_keys must be a positive int"):
+        D.signal_propagation(0, (6, 3), init, num_keys=0)
+    with pytest.raises(ValueError, match="every depth must be a positive int"):
+        D.depth_sweep({"he": init}, depths=(2, 0))
+    with pytest.raises(TypeError, match="every depth must be an int"):
+        D.depth_sweep({"he": init}, depths=(2.0,))
+    with pytest.raises(ValueError, match="valid names"):
+        D.depth_sweep({"he": init}, activations=("rleu",))
+    with pytest.raises(ValueError, match="at least one initializer"):
+        D.depth_sweep({})
 
 
 # ----- symmetry ----------------------------------------------------------------
@@ -268,7 +374,10 @@ def test_distinct_units_along_training():
         return jax.lax.scan(step, params, length=50)[1]
 
     def net(kernel_init):
-        return D.mlp_init(jax.random.key(2), (3, 8, 1), kernel_init, initlab.zeros())
+        params = models.mlp((8,), 3, 1).init(
+            jax.random.key(2), kernel_init, initlab.zeros()
+        )
+        return [(lay.kernel, lay.bias) for lay in tree_paths.layers(params)]
 
     counts = jax.jit(train)(net(initlab.constant(0.3)))
     assert np.all(np.asarray(counts) == 1)

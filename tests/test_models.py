@@ -221,3 +221,76 @@ def test_cnn1d_im2col_equals_lax_convolution(length, k, stride):
     ours = _conv1d_same(x, conv.kernel[...], conv.bias[...], conv.strides)
     # float32 sums of k * 3 products in another order: ~1e-6 apart.
     np.testing.assert_allclose(ours, conv(x), rtol=1e-5, atol=1e-5)
+
+
+def test_deep_mlp_matches_a_hand_computation():
+    model = M.mlp((8, 8, 8, 8, 5, 5), 16, 8, "tanh")
+    params = model.init(KEY, UNIFORM, UNIFORM)
+    x = jax.random.normal(jax.random.key(1), (4, 16))
+    out, values = jax.jit(model.intermediates)(params, x)
+    h, hand = x, []
+    for i in range(7):
+        layer = params["layers"][i]
+        h = (jnp.tanh(h) if i else h) @ layer["kernel"][...] + layer["bias"][...][None]
+        hand.append(h)
+    pre = values["preactivations"]
+    assert len(pre) == 6
+    for ours, theirs in zip([*pre, out], hand, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_param_dtype():
+    model = M.mlp((4,), 2, 1, param_dtype=jnp.bfloat16)
+    params = model.init(KEY, UNIFORM, UNIFORM)
+    assert {leaf.dtype for leaf in _leaves(params)} == {jnp.dtype(jnp.bfloat16)}
+
+
+def test_mlp_from_params_reads_the_sizes():
+    model = M.mlp((8, 8), 5, 3, "tanh")
+    params = model.init(KEY, UNIFORM, UNIFORM)
+    again = M.mlp_from_params(params, "tanh")
+    assert again.name == model.name
+    assert again is M.mlp_from_params(params, "tanh")  # one object: shared compiles
+    np.testing.assert_array_equal(
+        again.apply(params, X_FLAT[:, :5]), model.apply(params, X_FLAT[:, :5])
+    )
+    # Plain dicts (nnx.to_pure_dict) work too, and so does a model without biases.
+    pure = nnx.to_pure_dict(params)
+    np.testing.assert_array_equal(
+        M.mlp_from_params(pure, "tanh").apply(pure, X_FLAT[:, :5]),
+        model.apply(params, X_FLAT[:, :5]),
+    )
+    no_bias = M.mlp((8,), 5, 3, use_bias=False).init(KEY, UNIFORM)
+    assert M.mlp_from_params(no_bias).name == "mlp-5-8-3"
+    # Under vmap it sees one network's shapes.
+    stacked = jax.vmap(lambda k: model.init(k, UNIFORM, UNIFORM))(
+        jax.random.split(KEY, 2)
+    )
+    outs = jax.vmap(lambda p: M.mlp_from_params(p, "tanh").apply(p, X_FLAT[:, :5]))(
+        stacked
+    )
+    chex.assert_shape(outs, (2, 3, 3))
+
+
+def test_mlp_from_params_refuses_other_trees():
+    params = M.mlp((8,), 5, 3).init(KEY, UNIFORM, UNIFORM)
+    stacked = jax.vmap(M.mlp((8,), 5, 3).init)(jax.random.split(KEY, 2))
+    with pytest.raises(ValueError, match="no restart axis"):
+        M.mlp_from_params(stacked)
+    with pytest.raises(ValueError, match="'layers/<i>/kernel'"):
+        M.mlp_from_params(M.cnn1d(40, 1, (4,), 10).init(KEY, UNIFORM, UNIFORM))
+    gap = {"layers": {0: nnx.to_pure_dict(params)["layers"][0],
+                      2: nnx.to_pure_dict(params)["layers"][1]}}  # fmt: skip
+    with pytest.raises(ValueError, match=r"layers 0..L-1.*\[0, 2\]"):
+        M.mlp_from_params(gap)
+    pure = nnx.to_pure_dict(params)
+    half = {
+        "layers": {0: pure["layers"][0], 1: {"kernel": pure["layers"][1]["kernel"]}}
+    }
+    with pytest.raises(ValueError, match="every layer has a bias or none"):
+        M.mlp_from_params(half)
+    extra = {"layers": pure["layers"], "scale": jnp.ones(())}
+    with pytest.raises(ValueError, match="also"):
+        M.mlp_from_params(extra)
+    with pytest.raises(ValueError, match="valid names"):
+        M.mlp_from_params(params, "rleu")

@@ -1,13 +1,16 @@
 """Signal propagation and symmetry at (and after) initialization.
 
-Two kinds of model:
+Every diagnostic works on initlab's one MLP, :class:`initlab.models.MLP`
+(pure form :func:`initlab.models.mlp`, params tree ``layers/<i>/kernel|bias``),
+or on any :class:`initlab.models.PureModel` that sows its hidden
+pre-activations (``model.intermediates``):
 
-* a plain MLP as a list of ``(kernel, bias)`` layers, ``kernel`` (in, out):
-  :func:`mlp_init`, :func:`mlp_apply`, :func:`signal_stats` (one set of
-  params), :func:`signal_propagation` (vmapped over keys) and
-  :func:`depth_sweep` (initializers x activations x depths, a tidy table);
-* any :class:`initlab.models.PureModel` that sows its hidden pre-activations
-  (``model.intermediates``): :func:`model_signal_propagation`.
+* :func:`signal_stats`: one MLP's params tree on one batch;
+* :func:`signal_propagation`: MLPs of given widths drawn with many keys
+  (vmapped, one compile per widths and activation);
+* :func:`depth_sweep`: initializers x activations x depths of square MLPs,
+  a tidy table (:func:`stats_frame`);
+* :func:`model_signal_propagation`: any such PureModel, vmapped over keys.
 
 Statistics per layer ``l`` (``h_l = x_{l-1} W_l + b_l``, the pre-activation,
 over all batch x unit entries): ``mean``, ``variance``, ``second_moment``
@@ -18,10 +21,10 @@ every example of the batch: dead ReLUs). Per network: the singular values of
 the input-output Jacobian ``d h_L / d x`` at the first example (dynamical
 isometry: all near 1). Symmetry: :func:`distinct_units`.
 
-Rooms: ``mlp`` (the plain MLP: activations, init, apply), ``signal``
-(per-layer statistics: :func:`signal_stats`, :func:`signal_propagation`,
-:func:`model_signal_propagation`), ``sweep`` (:func:`depth_sweep`,
-:func:`stats_frame`) and ``symmetry`` (:func:`distinct_units`).
+Rooms: ``signal`` (per-layer statistics), ``sweep`` (:func:`depth_sweep`,
+:func:`stats_frame`), ``symmetry`` (:func:`distinct_units`) and ``mlp``
+(deprecated: :func:`mlp_init`, :func:`mlp_apply`, :func:`mlp_preactivations`
+of the old list-of-``(kernel, bias)`` form, thin wrappers of the one MLP).
 """
 
 from initlab.diagnostics.mlp import (
@@ -31,7 +34,6 @@ from initlab.diagnostics.mlp import (
     mlp_init,
     mlp_preactivations,
 )
-from initlab.diagnostics.mlp import _activation as _activation  # used by lsuv
 from initlab.diagnostics.signal import (
     JACOBIAN_STATISTICS,
     LAYER_STATISTICS,
@@ -40,7 +42,6 @@ from initlab.diagnostics.signal import (
     signal_propagation,
     signal_stats,
 )
-from initlab.diagnostics.signal import _kernel_paths as _kernel_paths  # used by lsuv
 from initlab.diagnostics.sweep import COLUMNS, depth_sweep, stats_frame
 from initlab.diagnostics.symmetry import distinct_units
 
@@ -49,6 +50,4 @@ __all__ = [
     "SignalStats", "depth_sweep", "distinct_units", "mlp_apply", "mlp_init",
     "mlp_preactivations", "model_signal_propagation", "signal_propagation",
     "signal_stats", "stats_frame",
-    # private helpers shared with lsuv
-    "_activation", "_kernel_paths",
 ]  # fmt: skip

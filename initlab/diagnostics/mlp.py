@@ -1,33 +1,75 @@
-"""A plain deep MLP as a list of (kernel, bias) layers: activations, init, apply."""
+"""Deprecated: the MLP as a list of ``(kernel, bias)`` layers.
+
+initlab has one MLP, :class:`initlab.models.MLP`; :func:`initlab.models.mlp`
+is its pure form, and its parameter tree (``layers/<i>/kernel|bias``) is what
+every diagnostic and LSUV takes. The three functions here keep code written
+for the list form running: each warns (``DeprecationWarning``, naming the
+replacement) and calls that one MLP. Their draws are
+``initlab.models.mlp(...).init``'s, which are the old list MLP's bit for bit
+(layer ``l``'s kernel from ``fold_in(key, 2 l)``, its bias from
+``fold_in(key, 2 l + 1)``: Flax's per-layer keys; a test checks it).
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from initlab._types import PRNGKey
-from initlab.initializers import zeros
-from initlab.models.modules import ACTIVATIONS, get_activation
+from initlab import _checks, models, tree_paths
+from initlab._types import PRNGKey, PyTree
+from initlab.models import ACTIVATIONS
 
 Layer = tuple[jax.Array, jax.Array]
 
 __all__ = ["ACTIVATIONS", "Layer", "mlp_apply", "mlp_init", "mlp_preactivations"]
 
 
-def _activation(activation: str | Callable) -> tuple[str, Callable]:
-    """``(name, fn)`` from a name in ``ACTIVATIONS`` or a callable.
+def _deprecated(name: str, replacement: str) -> None:
+    warnings.warn(
+        f"initlab.diagnostics.{name} is deprecated (initlab has one MLP, "
+        f"initlab.models.MLP); use {replacement}.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
-    The table is :data:`initlab.models.modules.ACTIVATIONS` (one table for
-    the models and the diagnostics); errors as :func:`get_activation`.
-    """
-    fn = get_activation(activation)
-    if isinstance(activation, str):
-        return activation, fn
-    return getattr(activation, "__name__", "custom"), fn
+
+def _is_layer_list(params: Any) -> bool:
+    """Whether ``params`` is the list form ``[(kernel, bias), ...]``."""
+    return (
+        isinstance(params, list | tuple)
+        and len(params) > 0
+        and all(isinstance(lay, list | tuple) and len(lay) == 2 for lay in params)
+    )
+
+
+def _as_params(layers: Sequence[Layer]) -> dict:
+    """``[(W, b), ...]`` as the MLP's parameter tree ``layers/<i>/kernel|bias``."""
+    return {"layers": {i: {"kernel": w, "bias": b} for i, (w, b) in enumerate(layers)}}
+
+
+def _as_layers(params: PyTree) -> list[Layer]:
+    """The MLP's parameter tree as ``[(W, b), ...]``, first layer first."""
+    models.mlp_from_params(params)  # checks that it is one MLP's tree
+    return [(lay.kernel, lay.bias) for lay in tree_paths.layers(params)]
+
+
+def _widths(widths: Any, where: str) -> tuple[int, ...]:
+    if isinstance(widths, int | str) or not isinstance(widths, Sequence):
+        raise TypeError(
+            f"{where}: widths must be a sequence (in_features, hidden..., "
+            f"out_features) such as (784, 256, 10); got {widths!r:.60}."
+        )
+    widths = tuple(_checks.positive_int(w, "every width", where=where) for w in widths)
+    if len(widths) < 2:
+        raise ValueError(
+            f"{where}: widths must have >= 2 entries (in_features, hidden..., "
+            f"out_features); got {widths!r}."
+        )
+    return widths
 
 
 def mlp_init(
@@ -37,11 +79,12 @@ def mlp_init(
     bias_init: Callable | None = None,
     dtype: Any = jnp.float32,
 ) -> list[Layer]:
-    """Draws an MLP's ``(kernel, bias)`` layers; kernel (in, out), bias (out,).
+    """Deprecated: the layers of ``initlab.models.mlp(...).init(key, ...)``.
 
-    Layer ``l`` (0-based) draws its kernel with ``fold_in(key, 2 l)`` and its
-    bias with ``fold_in(key, 2 l + 1)``, so a layer's draw does not depend on
-    the depth of the network.
+    Use ``initlab.models.mlp(widths[1:-1], widths[0], widths[-1]).init(key,
+    kernel_init, bias_init)`` and pass its params tree to the diagnostics.
+    Layer ``l``'s kernel is drawn with ``fold_in(key, 2 l)`` and its bias
+    with ``fold_in(key, 2 l + 1)`` (the MLP's own draws, as before).
 
     Args:
       key: a typed PRNG key.
@@ -51,66 +94,65 @@ def mlp_init(
       dtype: parameter dtype (default float32).
 
     Returns:
-      ``[(W_1, b_1), ..., (W_L, b_L)]``.
+      ``[(W_1, b_1), ..., (W_L, b_L)]``, kernel (in, out), bias (out,).
 
     Raises:
-      ValueError: fewer than two widths or a non-positive width.
+      ValueError, TypeError: fewer than two widths or a non-positive width.
 
     Example:
-      >>> params = mlp_init(jax.random.key(0), (784, 256, 10), initlab.he_normal())
+      >>> params = initlab.models.mlp((256,), 784, 10).init(key, initlab.he_normal())
     """
-    widths = tuple(widths)
-    if len(widths) < 2 or any(
-        isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1
-        for w in widths
-    ):
-        raise ValueError(
-            f"mlp_init: widths must be >= 2 positive ints (in, hidden..., out); "
-            f"got {widths!r}."
-        )
-    bias_init = zeros() if bias_init is None else bias_init
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-        w = kernel_init(jax.random.fold_in(key, 2 * i), (n_in, n_out), dtype)
-        b = bias_init(jax.random.fold_in(key, 2 * i + 1), (n_out,), dtype)
-        layers.append((w, b))
-    return layers
+    _deprecated(
+        "mlp_init",
+        "initlab.models.mlp(widths[1:-1], widths[0], widths[-1]).init(key, "
+        "kernel_init, bias_init)",
+    )
+    widths = _widths(widths, "mlp_init")
+    model = models.mlp(widths[1:-1], widths[0], widths[-1], param_dtype=dtype)
+    return _as_layers(model.init(key, kernel_init, bias_init))
 
 
 def mlp_preactivations(
-    params: Sequence[Layer], x: jax.Array, activation: str | Callable = "relu"
+    params: Sequence[Layer] | PyTree, x: jax.Array, activation: str | Callable = "relu"
 ) -> list[jax.Array]:
-    """Every layer's pre-activation ``h_l = phi(h_{l-1}) W_l + b_l`` (h_0 = x).
+    """Deprecated: every layer's pre-activation, the output last.
 
-    The activation is applied between layers, not after the last one, so the
-    last entry is the network's output.
+    Use ``out, values = initlab.models.mlp_from_params(params,
+    activation).intermediates(params, x)``: ``[*values["preactivations"],
+    out]`` is this list.
 
     Args:
-      params: ``[(W, b), ...]`` as from :func:`mlp_init`.
+      params: ``[(W, b), ...]`` (or the MLP's params tree).
       x: inputs (batch, in_features).
       activation: a name from ``ACTIVATIONS`` or an elementwise callable.
 
     Returns:
-      ``[h_1, ..., h_L]``, each (batch, width_l).
+      ``[h_1, ..., h_L]``, each (batch, width_l); ``h_l = phi(h_{l-1}) W_l +
+      b_l`` with ``h_0 = x`` (no activation on the input or the output).
 
     Example:
-      >>> hs = mlp_preactivations(params, x, "tanh")
+      >>> out, values = model.intermediates(params, x)
     """
-    _, phi = _activation(activation)
-    hs = []
-    h = x
-    for i, (w, b) in enumerate(params):
-        h = (phi(h) if i else h) @ w + b[None, :]
-        hs.append(h)
-    return hs
+    _deprecated(
+        "mlp_preactivations",
+        "initlab.models.mlp_from_params(params, activation).intermediates(params, x)",
+    )
+    tree = _as_params(params) if _is_layer_list(params) else params
+    out, values = models.mlp_from_params(tree, activation).intermediates(tree, x)
+    return [*values.get("preactivations", ()), out]
 
 
 def mlp_apply(
-    params: Sequence[Layer], x: jax.Array, activation: str | Callable = "relu"
+    params: Sequence[Layer] | PyTree, x: jax.Array, activation: str | Callable = "relu"
 ) -> jax.Array:
-    """The MLP's output: the last pre-activation (no activation after it).
+    """Deprecated: the MLP's output (the last pre-activation).
+
+    Use ``initlab.models.mlp_from_params(params, activation).apply(params, x)``
+    (or the ``apply`` of the ``initlab.models.mlp`` that drew ``params``).
 
     Example:
-      >>> y = mlp_apply(params, x, "relu")   # (batch, out_features)
+      >>> y = initlab.models.mlp_from_params(params, "relu").apply(params, x)
     """
-    return mlp_preactivations(params, x, activation)[-1]
+    _deprecated("mlp_apply", "initlab.models.mlp_from_params(params, activation).apply")
+    tree = _as_params(params) if _is_layer_list(params) else params
+    return models.mlp_from_params(tree, activation).apply(tree, x)

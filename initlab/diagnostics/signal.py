@@ -1,16 +1,19 @@
-"""Signal statistics per layer at init: one MLP, vmapped over keys, any PureModel."""
+"""Signal statistics per layer at init, of the one MLP or of any PureModel."""
 
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from initlab import _checks, models, registry, tree_paths
 from initlab._types import PRNGKey, PyTree
-from initlab.diagnostics.mlp import Layer, _activation, mlp_init
+from initlab.diagnostics.mlp import _as_params, _is_layer_list, _widths
 
 LAYER_STATISTICS = ("mean", "variance", "second_moment", "grad_norm", "dead_fraction")
 JACOBIAN_STATISTICS = (
@@ -46,69 +49,36 @@ class SignalStats(NamedTuple):
     jacobian_singular_values: jax.Array
 
 
-def _blocks(params: Sequence[Layer]) -> list[tuple[jax.Array, jax.Array]]:
-    """Layers stacked into runs of equal shapes: [(W (T, in, out), b (T, out))].
+def _stacks(arrays: Sequence[jax.Array]) -> list[jax.Array]:
+    """Consecutive arrays of one shape stacked: [(T, ...), ...] in order.
 
-    The first layer is its own block (it gets the raw input, no activation);
-    every later run of equal-shaped layers becomes one block that a
-    ``lax.scan`` walks, so a deep square MLP compiles like a shallow one.
+    A deep square MLP's 64 pre-activations become one (64, batch, width)
+    array, so each statistic is one reduction, not 64 (compile time).
     """
-    blocks = [(params[0][0][None], params[0][1][None])]
-    i = 1
-    while i < len(params):
-        j = i
-        shape = (params[i][0].shape, params[i][1].shape)
-        while (
-            j + 1 < len(params)
-            and (
-                params[j + 1][0].shape,
-                params[j + 1][1].shape,
-            )
-            == shape
-        ):
-            j += 1
-        run = params[i : j + 1]
-        blocks.append((jnp.stack([w for w, _ in run]), jnp.stack([b for _, b in run])))
-        i = j + 1
-    return blocks
+    runs: list[list[jax.Array]] = []
+    for a in arrays:
+        if runs and runs[-1][0].shape == a.shape and runs[-1][0].dtype == a.dtype:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    return [jnp.stack(run) for run in runs]
 
 
-def _block_forward(blocks, x: jax.Array, phi: Callable) -> list[jax.Array]:
-    """Pre-activations per block, each (T, batch, out)."""
-    w0, b0 = blocks[0]
-    h = x @ w0[0] + b0[0][None, :]
-    out = [h[None]]
-
-    def step(h, wb):
-        w, b = wb
-        h = phi(h) @ w + b[None, :]
-        return h, h
-
-    for w, b in blocks[1:]:
-        if w.shape[1] == w.shape[2]:
-            h, hs = jax.lax.scan(step, h, (w, b))
-        else:  # a non-square layer cannot repeat: T == 1
-            h, hs = step(h, (w[0], b[0]))
-            hs = hs[None]
-        out.append(hs)
-    return out
+def _per_layer(fn: Callable, arrays: Sequence[jax.Array]) -> jax.Array:
+    """``fn(stack) -> (T,)`` over :func:`_stacks`, concatenated: (len(arrays),)."""
+    return jnp.concatenate([fn(s) for s in _stacks(arrays)])
 
 
-def _moments(hs: Sequence[jax.Array]) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Per-layer mean, variance, second moment of blocks (T, batch, ...)."""
-    axes = lambda h: tuple(range(1, h.ndim))  # noqa: E731
-    mean = jnp.concatenate([jnp.mean(h, axis=axes(h)) for h in hs])
-    variance = jnp.concatenate([jnp.var(h, axis=axes(h)) for h in hs])
-    second = jnp.concatenate([jnp.mean(h * h, axis=axes(h)) for h in hs])
-    return mean, variance, second
+def _axes(s: jax.Array) -> tuple[int, ...]:
+    return tuple(range(1, s.ndim))
 
 
-def _dead(h: jax.Array, phi: Callable) -> jax.Array:
-    """Per layer of a block (T, batch, ..., units): fraction of units with
+def _dead(stack: jax.Array, phi: Callable) -> jax.Array:
+    """Per layer of a stack (T, batch, ..., units): fraction of units with
     phi'(h) == 0 on every example."""
-    slope = jax.jvp(phi, (h,), (jnp.ones_like(h),))[1]
-    units = slope.reshape(h.shape[0], -1, h.shape[-1])
-    return jnp.mean(jnp.all(units == 0, axis=1).astype(jnp.float32), axis=-1)
+    slope = jax.jvp(phi, (stack,), (jnp.ones_like(stack),))[1]
+    units = slope.reshape(stack.shape[0], -1, stack.shape[-1])
+    return jnp.mean(jnp.all(units == 0, axis=1).astype(stack.dtype), axis=-1)
 
 
 def _mse(out: jax.Array, targets: jax.Array | None) -> jax.Array:
@@ -116,8 +86,67 @@ def _mse(out: jax.Array, targets: jax.Array | None) -> jax.Array:
     return 0.5 * jnp.mean(jnp.sum(err.reshape(err.shape[0], -1) ** 2, axis=-1))
 
 
+def _stats(
+    model: models.PureModel,
+    params: PyTree,
+    x: jax.Array,
+    phi: Callable | None,
+    targets: jax.Array | None,
+    gradients: bool,
+    jacobian: bool,
+    where: str,
+) -> SignalStats:
+    """:class:`SignalStats` of one network of ``model`` (pure, jittable).
+
+    Layers: the sown ``"preactivations"`` (hidden) and then the output. A
+    model whose forward sows nothing is an error unless it has a single
+    kernel (a linear MLP: one layer, the output).
+    """
+
+    def forward(p):
+        out, values = model.intermediates(p, x)
+        return _mse(out, targets), (out, values)
+
+    # gradients / jacobian are Python bools (static under jit): skip the work.
+    # The gradient's forward pass is the one that gives the statistics.
+    if gradients:
+        grads, (out, values) = jax.grad(forward, has_aux=True)(params)
+    else:
+        grads, (out, values) = None, forward(params)[1]
+    hidden = list(values.get("preactivations", ()))
+    kernels = [layer.kernel_path for layer in tree_paths.layers(params)]
+    if not hidden and len(kernels) != 1:
+        raise ValueError(
+            f"{where}: the model sowed no 'preactivations'; got {sorted(values)}. "
+            "Sow each hidden pre-activation (as initlab.models.MLP does)."
+        )
+    hs = [*hidden, out]
+    mean = _per_layer(lambda s: jnp.mean(s, axis=_axes(s)), hs)
+    variance = _per_layer(lambda s: jnp.var(s, axis=_axes(s)), hs)
+    second = _per_layer(lambda s: jnp.mean(s * s, axis=_axes(s)), hs)
+    nan = jnp.full((1,), jnp.nan, mean.dtype)
+    if phi is None or not hidden:
+        dead = jnp.full((len(hs),), jnp.nan, mean.dtype)
+    else:  # the output layer has no activation
+        dead = jnp.concatenate([_per_layer(lambda s: _dead(s, phi), hidden), nan])
+    if grads is not None:
+        by_path = dict(tree_paths.leaves_with_paths(grads))
+        grad_norm = _per_layer(
+            lambda s: jnp.sqrt(jnp.sum(s * s, axis=_axes(s))),
+            [by_path[path] for path in kernels],
+        )
+    else:
+        grad_norm = jnp.full((len(kernels),), jnp.nan, mean.dtype)
+    if jacobian:
+        jac = jax.jacfwd(lambda x0: model.apply(params, x0[None])[0])(x[0])
+        svs = jnp.linalg.svd(jac.reshape(jac.shape[0], -1), compute_uv=False)
+    else:
+        svs = jnp.zeros((0,), mean.dtype)
+    return SignalStats(mean, variance, second, grad_norm, dead, svs)
+
+
 def signal_stats(
-    params: Sequence[Layer],
+    params: PyTree,
     x: jax.Array,
     activation: str | Callable = "relu",
     targets: jax.Array | None = None,
@@ -126,14 +155,18 @@ def signal_stats(
 ) -> SignalStats:
     """Signal-propagation statistics of one MLP on one batch (pure, jittable).
 
-    The loss for the gradient norms is ``mean_b 0.5 ||f(x_b) - y_b||^2`` with
-    ``y = targets`` (zeros when None). The Jacobian is of the last layer's
-    pre-activation (the output) with respect to the first example ``x[0]``.
-    Runs of equal-shaped layers are walked by ``lax.scan``, so compile time
-    hardly grows with depth.
+    The MLP is the one of :mod:`initlab.models`: ``params`` is its tree
+    (``layers/<i>/kernel|bias``, e.g. from ``initlab.models.mlp(...).init``)
+    and the network is :func:`initlab.models.mlp_from_params` of it, so
+    layer ``l``'s pre-activation is ``h_l = phi(h_{l-1}) W_l + b_l``
+    (``h_0 = x``) and the last one is the output. The loss for the gradient
+    norms is ``mean_b 0.5 ||f(x_b) - y_b||^2`` with ``y = targets`` (zeros
+    when None). The Jacobian is of the output with respect to the first
+    example ``x[0]``.
 
     Args:
-      params: ``[(W, b), ...]`` (see :func:`mlp_init`).
+      params: one MLP's params tree (no restart axis; vmap the call for
+        many). A list of ``(kernel, bias)`` layers is accepted, deprecated.
       x: inputs (batch, in_features).
       activation: a name from ``ACTIVATIONS`` or an elementwise callable.
       targets: (batch, out_features) or None.
@@ -142,57 +175,110 @@ def signal_stats(
         empty array otherwise). Each costs about one more forward pass.
 
     Returns:
-      :class:`SignalStats` for ``L = len(params)`` layers.
+      :class:`SignalStats` for the ``L`` layers of the MLP.
+
+    Raises:
+      ValueError: ``params`` is not one MLP's tree, or ``x`` has the wrong
+        width; an unknown activation.
+      TypeError: ``gradients`` or ``jacobian`` not a bool.
 
     Example:
-      >>> s = signal_stats(mlp_init(key, (256,) * 9, initlab.he_normal()), x)
-      >>> s.second_moment   # ~ constant over the 8 layers for ReLU + He
+      >>> model = initlab.models.mlp((256,) * 8, 256, 256)
+      >>> s = signal_stats(model.init(key, initlab.he_normal()), x, "relu")
+      >>> s.second_moment   # ~ constant over the 9 layers for ReLU + He
     """
-    _, phi = _activation(activation)
-    blocks = _blocks([tuple(layer) for layer in params])
-    hs = _block_forward(blocks, x, phi)
-    mean, variance, second = _moments(hs)
-    dead = jnp.concatenate([_dead(h, phi) for h in hs])
-    dead = dead.at[-1].set(jnp.nan)  # the output layer has no activation
-
-    # gradients / jacobian are Python bools (static under jit): skip the work.
-    if gradients:
-
-        def loss(kernels):
-            bl = [(w, b) for w, (_, b) in zip(kernels, blocks, strict=True)]
-            return _mse(_block_forward(bl, x, phi)[-1][-1], targets)
-
-        grads = jax.grad(loss)([w for w, _ in blocks])
-        grad_norm = jnp.concatenate(
-            [jnp.sqrt(jnp.sum(g * g, axis=(1, 2))) for g in grads]
+    gradients = _checks.boolean(gradients, "gradients", where="signal_stats")
+    jacobian = _checks.boolean(jacobian, "jacobian", where="signal_stats")
+    if _is_layer_list(params):
+        warnings.warn(
+            "signal_stats: a list of (kernel, bias) layers is deprecated (initlab "
+            "has one MLP, initlab.models.MLP); pass its params tree, e.g. from "
+            "initlab.models.mlp(widths, in_features, out_features).init(key, ...).",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    else:
-        grad_norm = jnp.full(mean.shape, jnp.nan, mean.dtype)
-    if jacobian:
-        jac = jax.jacfwd(lambda x0: _block_forward(blocks, x0[None], phi)[-1][-1, 0])(
-            x[0]
+        params = _as_params(params)
+    model = models.mlp_from_params(params, activation)
+    phi = models.get_activation(activation)
+    return _stats(model, params, x, phi, targets, gradients, jacobian, "signal_stats")
+
+
+def _keys(keys: PRNGKey | int, num_keys: int | None, where: str) -> jax.Array:
+    """A batch of keys (K,) from a batch, one key or an int seed."""
+    if num_keys is not None:
+        num_keys = _checks.positive_int(num_keys, "num_keys", where=where)
+    if isinstance(keys, int | np.integer) and not isinstance(keys, bool):
+        keys = jax.random.key(_checks.integer(keys, "the seed", low=0, where=where))
+    typed = isinstance(keys, jax.Array) and jax.dtypes.issubdtype(
+        keys.dtype, jax.dtypes.prng_key
+    )
+    if not typed:
+        raise TypeError(
+            f"{where}: keys must be a typed key (jax.random.key), a batch of them or "
+            f"an int seed; got {type(keys).__name__} {keys!r:.60}."
         )
-        svs = jnp.linalg.svd(jac, compute_uv=False)
-    else:
-        svs = jnp.zeros((0,), mean.dtype)
-    return SignalStats(mean, variance, second, grad_norm, dead, svs)
-
-
-@functools.partial(jax.jit, static_argnames=("activation", "gradients", "jacobian"))
-def _batched_stats(params, x, targets, activation, gradients, jacobian):
-    return jax.vmap(
-        lambda p: signal_stats(p, x, activation, targets, gradients, jacobian)
-    )(params)
-
-
-def _keys(keys: PRNGKey | int, num_keys: int | None) -> jax.Array:
-    if isinstance(keys, int):
-        keys = jax.random.key(keys)
     if keys.ndim == 0:
         n = 8 if num_keys is None else num_keys
         # fold_in, not split: key i does not depend on how many keys there are.
         return jax.vmap(lambda i: jax.random.fold_in(keys, i))(jnp.arange(n))
+    if keys.ndim != 1:
+        raise ValueError(f"{where}: keys must be one key or (K,); got {keys.shape}.")
     return keys
+
+
+def _per_shape(init: Any) -> Callable | None:
+    """``init`` compiled once per (shape, dtype): the same bits, drawn by a
+    cached executable, so a deep MLP's layers of one shape share one compile."""
+    if init is None:
+        return None
+    compiled = jax.jit(registry.get(init), static_argnums=(1, 2))
+
+    def draw(key, shape, dtype=jnp.float32):
+        return compiled(key, tuple(shape), dtype)
+
+    return draw
+
+
+def _draw(
+    model: models.PureModel,
+    keys: jax.Array,
+    kernel_init: Any,
+    bias_init: Any,
+) -> PyTree:
+    """``model.init`` for every key, stacked on a leading key axis (K, ...).
+
+    An eager ``vmap`` over the keys whose initializers are jitted per shape:
+    a jitted ``vmap(model.init)`` would compile every layer's draw (XLA:CPU
+    took ~4 s for 65 He-normal layers of 128 x 128), this compiles one per
+    layer shape and then only dispatches. ``vmap`` and ``jit`` do not change
+    the draws: same keys, same bits as ``model.init(key, ...)``.
+    """
+    kernel_init, bias_init = _per_shape(kernel_init), _per_shape(bias_init)
+    return jax.vmap(lambda k: model.init(k, kernel_init, bias_init))(keys)
+
+
+@functools.lru_cache(maxsize=64)
+def _mlp_stats(
+    sizes: tuple[int, ...],
+    activation: str | Callable,
+    dtype: Any,
+    gradients: bool,
+    jacobian: bool,
+) -> tuple[models.PureModel, Callable]:
+    """The MLP of ``sizes`` and its jitted ``stats(params (K, ...), x, targets)``.
+
+    One object per arguments, so every initializer of a sweep with the same
+    sizes and activation shares one compilation.
+    """
+    model = models.mlp(sizes[1:-1], sizes[0], sizes[-1], activation,
+                       param_dtype=dtype)  # fmt: skip
+    phi = models.get_activation(activation)
+
+    def one(params, x, targets):
+        return _stats(model, params, x, phi, targets, gradients, jacobian,
+                      "signal_propagation")  # fmt: skip
+
+    return model, jax.jit(jax.vmap(one, in_axes=(0, None, None)))
 
 
 def signal_propagation(
@@ -200,7 +286,7 @@ def signal_propagation(
     widths: Sequence[int],
     kernel_init: Callable,
     bias_init: Callable | None = None,
-    activation: str = "relu",
+    activation: str | Callable = "relu",
     x: jax.Array | None = None,
     targets: jax.Array | None = None,
     num_keys: int | None = None,
@@ -210,19 +296,23 @@ def signal_propagation(
 ) -> SignalStats:
     """:func:`signal_stats` of MLPs drawn with many keys (one compile).
 
-    Parameters for every key are drawn first (``vmap(mlp_init)``, eagerly:
-    its ops compile once per shape, not once per layer); the statistics are
-    then computed by one jitted ``vmap`` whose compilation is shared by every
-    initializer with the same widths and activation.
+    The networks are ``initlab.models.mlp(widths[1:-1], widths[0],
+    widths[-1], activation)``, one ``init(key, kernel_init, bias_init)`` per
+    key (jitted and vmapped over the keys); the statistics are then one
+    jitted ``vmap`` whose compilation is shared by every initializer with the
+    same widths and activation.
 
     Args:
       keys: a batch of keys (K,), one key (then ``num_keys`` keys are folded
         from it, default 8) or an int seed.
       widths: ``(in_features, hidden..., out_features)``.
-      kernel_init, bias_init: as :func:`mlp_init` (bias default zeros).
-      activation: a name from ``ACTIVATIONS`` (static for the compile cache).
+      kernel_init, bias_init: initializers of every kernel and bias (bias
+        default zeros).
+      activation: a name from ``ACTIVATIONS`` or a callable (it keys the
+        compile cache: pass the same object to share a compilation).
       x: inputs (batch, in_features); default ``batch_size`` standard normal
         rows drawn from ``jax.random.key(0)`` (the same for every network).
+        The parameters are drawn in its dtype.
       targets: as :func:`signal_stats`; default zeros.
       num_keys: how many keys to fold from a single key.
       batch_size: rows of the default ``x``.
@@ -232,41 +322,29 @@ def signal_propagation(
       :class:`SignalStats` with a leading key axis (K, ...).
 
     Raises:
-      ValueError: an unknown activation, or ``x`` of the wrong width.
+      ValueError: fewer than two widths, an unknown activation, or ``x`` of
+        the wrong width.
+      TypeError: keys that are not typed keys or a seed.
 
     Example:
       >>> s = signal_propagation(0, (256,) * 33, initlab.lecun_normal(),
       ...                        activation="tanh", num_keys=16)
       >>> s.second_moment.mean(0)   # ~ 1 / (2 l) deep in the net
     """
-    name, _ = _activation(activation)
-    if not isinstance(activation, str):
-        raise TypeError(
-            "signal_propagation: activation must be a name (it keys the compile "
-            f"cache); got {activation!r:.60}. Call signal_stats for a callable."
-        )
-    keys = _keys(keys, num_keys)
-    widths = tuple(widths)
+    where = "signal_propagation"
+    widths = _widths(widths, where)
+    models.get_activation(activation)
+    gradients = _checks.boolean(gradients, "gradients", where=where)
+    jacobian = _checks.boolean(jacobian, "jacobian", where=where)
+    keys = _keys(keys, num_keys, where)
     if x is None:
+        batch_size = _checks.positive_int(batch_size, "batch_size", where=where)
         x = jax.random.normal(jax.random.key(0), (batch_size, widths[0]))
+    x = jnp.asarray(x)
     if x.ndim != 2 or x.shape[1] != widths[0]:
-        raise ValueError(
-            f"signal_propagation: x must be (batch, {widths[0]}); got {x.shape}."
-        )
-    params = jax.vmap(lambda k: mlp_init(k, widths, kernel_init, bias_init, x.dtype))(
-        keys
-    )
-    return _batched_stats(params, x, targets, name, gradients, jacobian)
-
-
-def _kernel_paths(params: PyTree) -> list[tuple[Any, ...]]:
-    """Key paths of the leaves named "kernel", in tree order."""
-    paths = []
-    for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]:
-        names = [getattr(k, "key", getattr(k, "name", None)) for k in path]
-        if "kernel" in names:
-            paths.append(path)
-    return paths
+        raise ValueError(f"{where}: x must be (batch, {widths[0]}); got {x.shape}.")
+    model, stats = _mlp_stats(widths, activation, x.dtype, gradients, jacobian)
+    return stats(_draw(model, keys, kernel_init, bias_init), x, targets)
 
 
 def model_signal_propagation(
@@ -278,6 +356,8 @@ def model_signal_propagation(
     activation: str | Callable | None = None,
     targets: jax.Array | None = None,
     num_keys: int | None = None,
+    gradients: bool = True,
+    jacobian: bool = True,
 ) -> SignalStats:
     """:class:`SignalStats` of a :class:`initlab.models.PureModel`, vmapped.
 
@@ -286,7 +366,8 @@ def model_signal_propagation(
     hidden layer) followed by the output, so the layers are the hidden ones
     plus the output. Gradient norms are of the leaves named ``kernel``, in tree
     order (for :class:`initlab.models.MLP`, one per layer, matching the
-    pre-activations). The Jacobian is of the output at ``x[0]``.
+    pre-activations). The Jacobian is of the output at ``x[0]``. For the MLP
+    this is :func:`signal_propagation` on the model's own parameters.
 
     Args:
       model: a ``PureModel`` with ``intermediates`` (e.g. ``models.mlp``).
@@ -297,6 +378,7 @@ def model_signal_propagation(
         None: a PureModel does not say which it uses).
       targets: as :func:`signal_stats`.
       num_keys: as :func:`signal_propagation`.
+      gradients, jacobian: as :func:`signal_stats` (default True).
 
     Returns:
       :class:`SignalStats` with a leading key axis; ``grad_norm`` has one
@@ -310,40 +392,20 @@ def model_signal_propagation(
       >>> s = model_signal_propagation(models.mlp((256,) * 8, 256, 10), 0, x,
       ...                              initlab.he_normal(), activation="relu")
     """
+    where = "model_signal_propagation"
     if getattr(model, "intermediates", None) is None:
         raise ValueError(
-            f"model_signal_propagation: {getattr(model, 'name', model)!r} has no "
-            "intermediates function; build it with initlab.models.from_nnx from a "
-            "module that sows 'preactivations' (e.g. models.MLP)."
+            f"{where}: {getattr(model, 'name', model)!r} has no intermediates "
+            "function; build it with initlab.models.from_nnx from a module that "
+            "sows 'preactivations' (e.g. models.MLP)."
         )
-    phi = None if activation is None else _activation(activation)[1]
-    keys = _keys(keys, num_keys)
+    gradients = _checks.boolean(gradients, "gradients", where=where)
+    jacobian = _checks.boolean(jacobian, "jacobian", where=where)
+    phi = None if activation is None else models.get_activation(activation)
+    keys = _keys(keys, num_keys, where)
+    x = jnp.asarray(x)
 
-    def one(key):
-        params = model.init(key, kernel_init, bias_init)
-        out, values = model.intermediates(params, x)
-        hidden = list(values.get("preactivations", ()))
-        if not hidden:
-            raise ValueError(
-                "model_signal_propagation: the model sowed no 'preactivations'; "
-                f"got {sorted(values)}."
-            )
-        hs = [h[None] for h in (*hidden, out)]
-        mean, variance, second = _moments(hs)
-        nan = jnp.full((1,), jnp.nan)
-        dead = [nan if phi is None else _dead(h, phi) for h in hs[:-1]]
-        dead = jnp.concatenate([*dead, nan])
-        paths = _kernel_paths(params)
+    def one(params):
+        return _stats(model, params, x, phi, targets, gradients, jacobian, where)
 
-        def loss(p):
-            return _mse(model.apply(p, x), targets)
-
-        grads = jax.grad(loss)(params)
-        flat = dict(jax.tree_util.tree_flatten_with_path(grads)[0])
-        grad_norm = jnp.stack([jnp.sqrt(jnp.sum(flat[p] ** 2)) for p in paths])
-        jac = jax.jacfwd(lambda x0: model.apply(params, x0[None])[0])(x[0])
-        jac = jac.reshape(jac.shape[0], -1)
-        svs = jnp.linalg.svd(jac, compute_uv=False)
-        return SignalStats(mean, variance, second, grad_norm, dead, svs)
-
-    return jax.jit(jax.vmap(one))(keys)
+    return jax.jit(jax.vmap(one))(_draw(model, keys, kernel_init, bias_init))

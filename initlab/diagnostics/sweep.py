@@ -8,12 +8,13 @@ import jax
 import numpy as np
 import pandas as pd
 
-from initlab.diagnostics.mlp import _activation
+from initlab import _checks, models
 from initlab.diagnostics.signal import (
     LAYER_STATISTICS,
     SignalStats,
+    _draw,
     _keys,
-    signal_propagation,
+    _mlp_stats,
 )
 
 COLUMNS = ("initializer", "activation", "depth", "layer", "statistic", "value", "key")
@@ -109,13 +110,17 @@ def depth_sweep(
     """Signal propagation of deep square MLPs over initializers x activations x
     depths, as one tidy table.
 
-    Network of depth ``D``: ``D`` hidden layers of ``width`` units (input also
-    ``width``), then a linear readout of ``out_features`` (default ``width``,
-    so the input-output Jacobian is square); layers are numbered 1..D+1 (the
-    readout is ``D + 1``). Inputs: ``batch_size`` standard-normal rows from
-    ``jax.random.key(seed)``; targets: zeros. Network ``k`` of every cell uses
-    key ``fold_in(fold_in(key(seed), 1), k)``: the same keys for every
-    initializer, activation and depth (common random numbers).
+    Network of depth ``D``: ``initlab.models.mlp((width,) * D, width,
+    out_features, activation)``, ``D`` hidden layers of ``width`` units (input
+    also ``width``), then a linear readout of ``out_features`` (default
+    ``width``, so the input-output Jacobian is square); layers are numbered
+    1..D+1 (the readout is ``D + 1``). Inputs: ``batch_size`` standard-normal
+    rows from ``jax.random.key(seed)``; targets: zeros. Network ``k`` of every
+    cell is ``init(fold_in(fold_in(key(seed), 1), k))``: the same keys for
+    every initializer, activation and depth (common random numbers), and the
+    same parameters for every activation. Each (initializer, depth) draws
+    once (jitted, vmapped over the keys); each (activation, depth) compiles
+    its statistics once for every initializer.
 
     Args:
       initializers: label -> kernel initializer, or label -> (kernel_init,
@@ -132,35 +137,49 @@ def depth_sweep(
       DataFrame with columns ``COLUMNS``; see :func:`stats_frame`.
 
     Raises:
-      ValueError: an empty initializer mapping, depth < 1, or unknown
-        activation.
+      ValueError: an empty initializer mapping, depth < 1, a non-positive
+        size, or an unknown activation.
+      TypeError: a depth or size that is not an int.
 
     Example:
       >>> df = depth_sweep({"he": initlab.he_normal(),
       ...                   "glorot": initlab.glorot_normal()}, ("relu",), (8, 32))
     """
+    where = "depth_sweep"
     if not initializers:
-        raise ValueError("depth_sweep: give at least one initializer (label -> init).")
-    if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in depths):
-        raise ValueError(f"depth_sweep: depths must be ints >= 1; got {depths!r}.")
+        raise ValueError(f"{where}: give at least one initializer (label -> init).")
+    depths = [_checks.positive_int(d, "every depth", where=where) for d in depths]
+    activations = tuple(activations)
     for a in activations:
-        _activation(a)
-    root = jax.random.key(seed)
-    x = jax.random.normal(root, (batch_size, width))
-    net_keys = _keys(jax.random.fold_in(root, 1), num_keys)
+        models.get_activation(a)  # unknown names fail here, with the valid ones
+    width = _checks.positive_int(width, "width", where=where)
+    batch_size = _checks.positive_int(batch_size, "batch_size", where=where)
+    num_keys = _checks.positive_int(num_keys, "num_keys", where=where)
     out = width if out_features is None else out_features
-    frames = []
+    out = _checks.positive_int(out, "out_features", where=where)
+    root = jax.random.key(_checks.integer(seed, "seed", low=0, where=where))
+    x = jax.random.normal(root, (batch_size, width))
+    net_keys = _keys(jax.random.fold_in(root, 1), num_keys, where)
+    frames = {}
     for label, inits in initializers.items():
         kernel_init, bias_init = inits if isinstance(inits, tuple) else (inits, None)
-        for activation in activations:
-            for depth in depths:
-                stats = signal_propagation(
-                    net_keys,
-                    (width,) * (depth + 1) + (out,),
-                    kernel_init,
-                    bias_init,
-                    activation,
-                    x,
+        for depth in depths:
+            sizes = (width,) * (depth + 1) + (out,)
+            # The draw does not depend on the activation: one per depth, shared.
+            params = None
+            for activation in activations:
+                model, stats = _mlp_stats(sizes, activation, x.dtype, True, True)
+                if params is None:
+                    params = _draw(model, net_keys, kernel_init, bias_init)
+                frames[label, activation, depth] = stats_frame(
+                    stats(params, x, None), label, activation, depth
                 )
-                frames.append(stats_frame(stats, label, activation, depth))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(
+        [
+            frames[label, activation, depth]
+            for label in initializers
+            for activation in activations
+            for depth in depths
+        ],
+        ignore_index=True,
+    )

@@ -100,6 +100,8 @@ class MLP(nnx.Module):
         kernel; None keeps Flax's default (lecun_normal).
       bias_init: of every bias; None gives zeros.
       use_bias: whether layers have biases.
+      param_dtype: dtype of the parameters (default float32); initializers
+        draw in it.
       rngs: ``nnx.Rngs``; each layer draws from its own split of it.
 
     Raises:
@@ -124,6 +126,7 @@ class MLP(nnx.Module):
         kernel_init: InitializerLike | None = None,
         bias_init: InitializerLike | None = None,
         use_bias: bool = True,
+        param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs,
     ):
         sizes = (
@@ -138,7 +141,9 @@ class MLP(nnx.Module):
         inits = _init_kwargs(kernel_init=kernel_init, bias_init=bias_init)
         self.layers = nnx.List(
             [
-                nnx.Linear(a, b, use_bias=use_bias, rngs=rngs, **inits)
+                nnx.Linear(
+                    a, b, use_bias=use_bias, param_dtype=param_dtype, rngs=rngs, **inits
+                )  # fmt: skip
                 for a, b in zip(sizes[:-1], sizes[1:], strict=True)
             ]
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from initlab import tree_paths
 from initlab._types import InitializerLike, PRNGKey, PyTree
 from initlab.models.mnist1d import ConvBase, GRUBase, ResidualMLP
 from initlab.models.modules import (
@@ -285,12 +288,13 @@ def mlp(
     activation: str | Callable = "relu",
     output_activation: str | Callable | None = None,
     use_bias: bool = True,
+    param_dtype: Any = jnp.float32,
 ) -> PureModel:
     """A pure :class:`MLP`.
 
     Args:
       widths, in_features, out_features, activation, output_activation,
-        use_bias: as :class:`MLP`.
+        use_bias, param_dtype: as :class:`MLP`.
 
     Returns:
       ``PureModel`` named e.g. ``"mlp-64-128-10"``.
@@ -305,10 +309,114 @@ def mlp(
     def factory(*, rngs, kernel_init=None, bias_init=None):
         return MLP(in_features, widths, out_features, activation=activation,
                    output_activation=output_activation, kernel_init=kernel_init,
-                   bias_init=bias_init, use_bias=use_bias, rngs=rngs)  # fmt: skip
+                   bias_init=bias_init, use_bias=use_bias,
+                   param_dtype=param_dtype, rngs=rngs)  # fmt: skip
 
     sizes = (in_features, *_widths(widths, "widths", "mlp"), out_features)
     return from_nnx(factory, "mlp-" + "-".join(map(str, sizes)))
+
+
+_LAYER_PATH = re.compile(r"layers/(\d+)")
+
+
+def mlp_from_params(
+    params: PyTree,
+    activation: str | Callable = "relu",
+    output_activation: str | Callable | None = None,
+) -> PureModel:
+    """The pure :func:`mlp` that ``params`` are the parameters of.
+
+    The sizes, whether the layers have biases and the parameter dtype are
+    read from the tree; the activations are not stored in it, so say them.
+    Use it to run the one MLP on a parameter tree you hold, e.g. one rescaled
+    by :func:`initlab.lsuv_rescale` or built by hand.
+
+    Args:
+      params: one network's parameters (no restart axis): leaves
+        ``layers/<i>/kernel`` (in, out) and, for every layer or none,
+        ``layers/<i>/bias`` (out,), for ``i = 0 .. L-1``; an ``nnx.State``
+        from ``mlp(...).init`` or the same as plain dicts
+        (``nnx.to_pure_dict``). Works on tracers (under ``jit`` / ``vmap``).
+      activation: hidden activation, as :class:`MLP`.
+      output_activation: as :class:`MLP` (default None: the output is the
+        last layer's pre-activation).
+
+    Returns:
+      ``mlp(widths, in_features, out_features, activation,
+      output_activation, use_bias, param_dtype)`` (the same object for the
+      same arguments); its ``apply(params, x)`` and
+      ``intermediates(params, x)`` take ``params``.
+
+    Raises:
+      ValueError: ``params`` is not one MLP's tree (other leaves, missing or
+        non-consecutive layers, kernels that are not (in, out) or do not
+        chain, biases on some layers only); the message says which.
+      TypeError, ValueError: an unknown activation (see
+        :func:`get_activation`).
+
+    Example:
+      >>> params = mlp((64, 64), 32, 10).init(jax.random.key(0))
+      >>> model = mlp_from_params(params, "tanh")
+      >>> model.name, model.apply(params, jnp.ones((8, 32))).shape
+      ('mlp-32-64-64-10', (8, 10))
+    """
+    where = "mlp_from_params"
+    found = tree_paths.layers(params)
+    index = {}
+    for layer in found:
+        match = _LAYER_PATH.fullmatch(layer.path)
+        if match is None:
+            raise ValueError(
+                f"{where}: params must be an MLP's tree (kernels at "
+                f"'layers/<i>/kernel'); got a kernel at {layer.kernel_path!r}."
+            )
+        index[int(match.group(1))] = layer
+    if sorted(index) != list(range(len(index))) or not index:
+        raise ValueError(
+            f"{where}: params must hold layers 0..L-1 ('layers/<i>/kernel'); got "
+            f"layers {sorted(index)}."
+        )
+    layers = [index[i] for i in range(len(index))]
+    known = {p for lay in layers for p in (lay.kernel_path, lay.bias_path) if p}
+    extra = [p for p in tree_paths.paths(params) if p not in known]
+    if extra:
+        raise ValueError(
+            f"{where}: params must hold only the layers' kernel and bias; got "
+            f"also {extra[:3]}."
+        )
+    shapes = [jnp.shape(lay.kernel) for lay in layers]
+    sizes = [shapes[0][0] if len(shapes[0]) == 2 else None]
+    for i, shape in enumerate(shapes):
+        if len(shape) != 2 or shape[0] != sizes[-1]:
+            raise ValueError(
+                f"{where}: layer {i}'s kernel must be (in, out), in = the previous "
+                f"layer's out; got shape {shape} after {shapes[:i]}. Pass one "
+                "network's params (no restart axis)."
+            )
+        sizes.append(shape[1])
+    biased = [lay.bias is not None for lay in layers]
+    if any(biased) and not all(biased):
+        raise ValueError(
+            f"{where}: either every layer has a bias or none does; got biases on "
+            f"layers {[i for i, b in enumerate(biased) if b]} of {len(layers)}."
+        )
+    for i, lay in enumerate(layers):
+        if lay.bias is not None and jnp.shape(lay.bias) != (sizes[i + 1],):
+            raise ValueError(
+                f"{where}: layer {i}'s bias must have shape ({sizes[i + 1]},); got "
+                f"{jnp.shape(lay.bias)}."
+            )
+    dtype = jnp.dtype(layers[0].kernel.dtype)
+    return _mlp(tuple(sizes[1:-1]), sizes[0], sizes[-1], activation,
+                output_activation, all(biased), dtype)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _mlp(widths, in_features, out_features, activation, output_activation,
+         use_bias, param_dtype) -> PureModel:  # fmt: skip
+    """:func:`mlp`, one object per arguments (their compiled functions are shared)."""
+    return mlp(widths, in_features, out_features, activation, output_activation,
+               use_bias, param_dtype)  # fmt: skip
 
 
 def cnn1d(
