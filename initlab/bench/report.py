@@ -107,6 +107,10 @@ def _time_for_all(row: dict, steps: int) -> str:
     return f"{_fmt(row['seconds_for_all'], '.1f')}{note}"
 
 
+def _gflops(x: float | None) -> str:
+    return "-" if x is None else format(x, ",.0f" if x >= 100 else ".3g")
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else format(x, ".0%")
 
@@ -298,7 +302,7 @@ def _gpu_markdown(results: dict) -> str:
         for label, row in r["contenders"].items():
             lines.append(
                 f"| {label} | {_rate(row)} | {_time_for_all(row, r['steps'])} | "
-                f"{_fmt(row.get('gflops'), ',.0f')} | "
+                f"{_gflops(row.get('gflops'))} | "
                 f"{_pct(row.get('fraction_of_fp32'))} | "
                 f"{_pct(row.get('fraction_of_bf16'))} | "
                 + (f"{_pct(row.get('fraction_of_m_shapes'))} | " if m_col else "")

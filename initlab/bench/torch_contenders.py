@@ -11,6 +11,7 @@ contenders run there, else on the CPU.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import time
@@ -70,8 +71,14 @@ def _conv_base():
     )  # fmt: skip
 
 
-def _gru_base(length: int = 40, hidden: int = 6, classes: int = 10):
+def _gru_base():
     """MNIST-1D's GRUBase (bidirectional, every step's output to the head)."""
+    return _bigru_class()()
+
+
+@functools.cache
+def _bigru_class(length: int = 40, hidden: int = 6, classes: int = 10):
+    """The module class, made once (``stack_module_state`` wants one class)."""
     import torch
 
     class BiGRU(torch.nn.Module):
@@ -108,7 +115,7 @@ def _gru_base(length: int = 40, hidden: int = 6, classes: int = 10):
                 outs.append(seq if d == 0 else seq.flip(1))
             return self.head(torch.cat(outs, -1).reshape(x.shape[0], -1))
 
-    return BiGRU()
+    return BiGRU
 
 
 def _model(spec: dict):
