@@ -29,7 +29,10 @@ measured as one more contender in the same rounds), and the peak RSS of
 CNN and GRU at N = 1024 and XOR at N = 65536 against sequential JAX and
 ``torch.func`` on the same GPU, fp32 and bf16, with the device's measured
 matmul rates, compile time apart, peak device memory and the execution plan
-initlab chose; ``--tiny`` runs it at small N on whatever device JAX has.
+initlab chose; ``--tiny`` runs it at small N on whatever device JAX has (a
+smoke test, on the CPU too), ``--deadline S`` starts no contender after S
+seconds, and the tables are rewritten after every part, so a run cut short
+still leaves what it measured.
 
 Results go to ``<out>/benchmark.json`` and ``<out>/benchmark.md``. PyTorch is
 optional (the ``bench`` extra); without it the torch contenders are skipped and
@@ -37,10 +40,11 @@ the output says so.
 
 Example:
   $ python scripts/bench.py --quick --out bench-results
-  $ PYTHONPATH=. python scripts/bench.py --plan gpu --out bench-gpu
+  $ PYTHONPATH=. python scripts/bench.py --plan gpu --tiny --out bench-gpu-tiny
+  $ PYTHONPATH=. python scripts/bench.py --plan gpu --deadline 420 --out bench-gpu
 
 Rooms: ``workloads`` (M and T, FLOP counts, CPU plans, tasks), ``gpu`` (the GPU
-plan), ``contenders`` (the worker process: stdlib imports only, run as a
+plan and its run), ``contenders`` (the worker process: stdlib imports only, run as a
 script) with ``jax_contenders`` and ``torch_contenders`` (loaded by path in
 the worker), ``runner`` (rounds, passes, memory runs, the machine), ``report``
 (targets, verdicts, markdown) and, here, :func:`main`.
@@ -50,13 +54,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+from json import dumps, loads
 from pathlib import Path
 
 from initlab.bench.contenders import _worker
-from initlab.bench.gpu import GPU_PARTS, GPU_PLANS, GpuPlan, gpu_workloads
+from initlab.bench.gpu import (
+    GPU_PARTS,
+    GPU_PLANS,
+    GpuPlan,
+    gpu_workloads,
+    run_gpu_benchmark,
+)
 from initlab.bench.report import GPU_TARGETS, TARGETS, to_markdown
-from initlab.bench.runner import machine_info, run_benchmark, run_gpu_benchmark
+from initlab.bench.runner import CPU_PARTS, machine_info, run_benchmark
 from initlab.bench.workloads import (
     M_SIZES,
     MATMUL_N,
@@ -70,13 +80,11 @@ from initlab.bench.workloads import (
 )
 
 __all__ = [
-    "GPU_PARTS", "GPU_PLANS", "GPU_TARGETS", "GpuPlan", "MATMUL_N", "M_SIZES",
-    "PLANS", "Plan", "TARGETS", "T_SIZES", "count_flops", "gpu_workloads",
-    "machine_info", "main", "mlp_matmul_flops", "mlp_step_flops", "run_benchmark",
-    "run_gpu_benchmark", "to_markdown", "train_step_flops",
+    "CPU_PARTS", "GPU_PARTS", "GPU_PLANS", "GPU_TARGETS", "GpuPlan", "MATMUL_N",
+    "M_SIZES", "PLANS", "Plan", "TARGETS", "T_SIZES", "count_flops",
+    "gpu_workloads", "machine_info", "main", "mlp_matmul_flops", "mlp_step_flops",
+    "run_benchmark", "run_gpu_benchmark", "to_markdown", "train_step_flops",
 ]  # fmt: skip
-
-CPU_PARTS = ("M", "T", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
       the exit status (0 on success).
 
     Example:
-      >>> main(["--tiny", "--out", "/tmp/bench"])
+      >>> main(["--plan", "gpu", "--tiny", "--parts", "ceilings", "--out", "bench-gpu"])
       0
     """
     parser = argparse.ArgumentParser(
@@ -109,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "--parts",
         default=None,
         help="comma-separated subset of M,T,memory (cpu) or "
-        "M4096,M16384,CNN,GRU,T (gpu); default all",
+        "M4096,M16384,CNN,GRU,T (gpu; its matmul ceilings always run, "
+        "'ceilings' alone runs only them); default all",
     )
     parser.add_argument(
         "--reps", type=int, default=None, help="interleaved rounds per pass (gpu: runs)"
@@ -126,13 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         help="cpu: a folder holding an older initlab/ to run "
         "beside this one on M and T",
     )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        help="gpu: seconds after which no contender starts "
+        "(the run ends cleanly inside a time limit)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)  # fmt: skip
     if args.worker:
-        return _worker(json.loads(args.worker))
+        return _worker(loads(args.worker))
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     gpu = args.plan == "gpu"
-    allowed = GPU_PARTS if gpu else CPU_PARTS
+    allowed = (*GPU_PARTS, "ceilings") if gpu else CPU_PARTS
     parts = [p.strip() for p in (args.parts or ",".join(allowed)).split(",")
              if p.strip()]  # fmt: skip
     unknown = set(parts) - set(allowed)
@@ -146,11 +162,27 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{flag} must be a positive integer; got {value}.")
     if gpu and (args.passes or args.baseline):
         parser.error("--passes and --baseline belong to --plan cpu.")
+    if not gpu and args.deadline is not None:
+        parser.error("--deadline belongs to --plan gpu.")
+    if args.deadline is not None and not 0 <= args.deadline < float("inf"):
+        parser.error(
+            f"--deadline must be a number of seconds >= 0; got {args.deadline}."
+        )
+    out = Path(args.out)
+
+    def write(results: dict) -> str:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "benchmark.json").write_text(dumps(results, indent=2) + "\n")
+        text = to_markdown(results)
+        (out / "benchmark.md").write_text(text)
+        return text
+
     if gpu:
         plan = GPU_PLANS[mode]
         if args.reps:
             plan = dataclasses.replace(plan, reps=args.reps)
-        results = run_gpu_benchmark(plan, parts)
+        parts = [p for p in parts if p != "ceilings"]  # measured in any case
+        results = run_gpu_benchmark(plan, parts, args.deadline, on_part=write)
     else:
         plan = PLANS[mode]
         if args.reps:
@@ -161,10 +193,5 @@ def main(argv: list[str] | None = None) -> int:
             results = run_benchmark(plan, parts, baseline=args.baseline)
         except ValueError as err:
             parser.error(str(err))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = to_markdown(results)
-    (out / "benchmark.md").write_text(text)
-    print(text)
+    print(write(results))
     return 0

@@ -20,15 +20,34 @@ N restarts in fp32 and bf16 (the best rate on M's shapes).
 
 Without the ``mnist1d`` package the CNN and GRU train on random data of the
 same shapes (said in the output): throughput does not depend on the values.
+
+Run it with ``PYTHONPATH=. python scripts/bench.py --plan gpu --out DIR``
+(``initlab bench --plan gpu`` where initlab is installed): ``DIR/benchmark.json``
+and ``DIR/benchmark.md``, rewritten after every part. ``--tiny`` is the same run
+at small N, seconds to minutes on any device.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from tempfile import TemporaryDirectory
+from typing import Any
 
+from initlab._checks import number
+from initlab.bench.report import _gpu_verdicts
+from initlab.bench.runner import (
+    _log,
+    _run_workload,
+    _start,
+    _with_data,
+    machine_info,
+)
 from initlab.bench.workloads import (
     M_SIZES,
     T_SIZES,
+    have_mnist1d,
     mlp_ceiling,
     mlp_step_flops,
     square_ceiling,
@@ -59,10 +78,10 @@ class GpuPlan:
 
 
 GPU_PLANS = {
-    "full": GpuPlan("full", 3, 3.0, (4096, 16384), 180, 1024, 1024, 200, 65536,
-                    5000, 64, 8192, 300.0),
-    "quick": GpuPlan("quick", 2, 2.0, (4096, 16384), 90, 1024, 1024, 100, 65536,
-                     1000, 32, 8192, 300.0),
+    "full": GpuPlan("full", 3, 2.0, (4096, 16384), 180, 1024, 1024, 200, 65536,
+                    5000, 64, 8192, 240.0),
+    "quick": GpuPlan("quick", 2, 1.0, (4096, 16384), 90, 1024, 1024, 100, 65536,
+                     1000, 32, 8192, 240.0),
     "tiny": GpuPlan("tiny", 1, 0.3, (8, 16), 6, 4, 4, 3, 32, 10, 2, 256, 300.0),
 }  # fmt: skip
 
@@ -159,3 +178,161 @@ def gpu_ceilings(plan: GpuPlan) -> list[dict]:
         for dtype, tag in (("float32", "fp32"), ("bfloat16", "bf16")):
             out.append(mlp_ceiling(f"M shapes N={n} {tag}", M_SIZES, 128, n, dtype))
     return out
+
+
+def run_gpu_benchmark(
+    plan: GpuPlan,
+    parts: Sequence[str] = GPU_PARTS,
+    deadline_s: float | None = None,
+    on_part: Callable[[dict], None] | None = None,
+) -> dict:
+    """Runs the GPU plan (see the module doc) on the device JAX has.
+
+    Every contender runs alone (one worker at a time, ``plan.reps`` runs),
+    JAX workers with ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so the peak of
+    bytes in use is the contender's own. The ceilings run first, whatever the
+    parts; the FLOPs of the CNN and GRU steps are read off their traced
+    programs (on the CPU).
+
+    Args:
+      plan: ``GPU_PLANS["full"]``, ``"quick"`` or ``"tiny"`` (tiny runs on
+        whatever device JAX has, the CPU in tests).
+      parts: a subset of ``GPU_PARTS`` (empty: the ceilings alone).
+      deadline_s: seconds (>= 0) from the start after which no contender is
+        started (they are listed as skipped): the run ends cleanly inside a
+        limit.
+      on_part: called with the results so far after the ceilings and after
+        every part (e.g. to write them, so a run cut short still leaves its
+        tables).
+
+    Returns:
+      a dict with ``machine``, ``device``, ``plan``, ``ceilings``, one entry
+      per part and ``targets``.
+
+    Raises:
+      TypeError: ``plan`` is not a :class:`GpuPlan`, ``parts`` a string, or
+        ``on_part`` not callable.
+      ValueError: an unknown part or a negative deadline.
+
+    Example:
+      >>> results = run_gpu_benchmark(GPU_PLANS["tiny"], parts=())  # seconds
+      >>> results["ceilings"]["contenders"]["fp32 matmul"]["gflops_median"] > 0
+      True
+    """
+    where = "run_gpu_benchmark"
+    if not isinstance(plan, GpuPlan):
+        raise TypeError(
+            f"{where}: plan must be a GpuPlan (GPU_PLANS['full'], 'quick' or "
+            f"'tiny'); got {type(plan).__name__}."
+        )
+    if isinstance(parts, str):
+        raise TypeError(
+            f"{where}: parts must be a sequence of part names, e.g. ({parts!r},); "
+            f"got the string {parts!r}."
+        )
+    unknown = set(parts) - set(GPU_PARTS)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown parts {sorted(unknown)}; allowed {GPU_PARTS}."
+        )
+    if deadline_s is not None:
+        deadline_s = number(deadline_s, "deadline_s", where=where, nonnegative=True)
+    if on_part is not None and not callable(on_part):
+        raise TypeError(f"{where}: on_part must be callable or None; got {on_part!r}.")
+    t0 = time.perf_counter()
+    deadline = None if deadline_s is None else time.monotonic() + deadline_s
+    tmp = TemporaryDirectory(prefix="initlab-bench-")
+    try:
+        return _run_parts(plan, parts, deadline, on_part, tmp.name, t0)
+    finally:
+        tmp.cleanup()
+
+
+def _run_parts(plan: GpuPlan, parts: Sequence[str], deadline: float | None,
+               on_part: Callable[[dict], None] | None, folder: str,
+               t0: float) -> dict:  # fmt: skip
+    """The body of :func:`run_gpu_benchmark` (arguments checked)."""
+    stand_in = not have_mnist1d()
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    workloads = gpu_workloads(plan, stand_in)
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "plan": dict(dataclasses.asdict(plan), name="gpu"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "mnist1d_stand_in": stand_in,
+    }
+    if stand_in and {"CNN", "GRU"} & set(parts):
+        _log(
+            "[gpu] mnist1d is not installed: the CNN and GRU train on random "
+            "data of MNIST-1D's shapes (throughput does not depend on values)"
+        )
+    ceilings = _run_workload(
+        "ceilings", {"ceilings": dict(kind="matmul", ceilings=gpu_ceilings(plan),
+                                      env=env)},
+        plan.reps, 1, None, plan.timeout_s, one_at_a_time=True, deadline=deadline,
+    )  # fmt: skip
+    results["ceilings"] = ceilings
+    if on_part is not None:
+        on_part(_finished(results, parts, t0))
+    rates = {k: v["gflops_median"] for k, v in ceilings["contenders"].items()}
+    counted = {}
+    need = [k for k in parts if workloads[k]["flops"] is None]
+    if need and (deadline is None or time.monotonic() <= deadline):
+        items = {}
+        for key in need:
+            spec = next(iter(workloads[key]["contenders"].values()))
+            fields = ("task", "stand_in", "model", "optimizer", "lr", "batch")
+            items[key] = {k: spec[k] for k in fields}
+        counted, error = _count_flops(items, plan.timeout_s)
+        if error:
+            results["flops_error"] = error
+    for key in parts:
+        w = workloads[key]
+        flops = w["flops"] or counted.get(key, {}).get("total")
+        specs = {label: dict(spec, env=env) for label, spec in w["contenders"].items()}
+        r = _run_workload(key, _with_data(specs, folder), plan.reps, w["restarts"],
+                          flops, plan.timeout_s, one_at_a_time=True,
+                          deadline=deadline)  # fmt: skip
+        r.update(title=w["title"], steps=w["steps"], mlp=w["mlp"],
+                 flops_counted=counted.get(key))  # fmt: skip
+        for row in r["contenders"].values():
+            if "gflops" not in row:
+                continue
+            tag = "bf16" if row.get("compute_dtype") == "bfloat16" else "fp32"
+            for name, label in (("fraction_of_fp32", "fp32 matmul"),
+                                ("fraction_of_bf16", "bf16 matmul"),
+                                ("fraction_of_m_shapes",
+                                 f"M shapes N={w['restarts']} {tag}")):  # fmt: skip
+                if rates.get(label) and (name != "fraction_of_m_shapes" or w["mlp"]):
+                    row[name] = row["gflops"] / rates[label]
+        results[key] = r
+        if on_part is not None:
+            on_part(_finished(results, parts, t0))
+    return _finished(results, parts, t0)
+
+
+def _finished(results: dict, parts: Sequence[str], t0: float) -> dict:
+    """The GPU results with the device, targets and wall time filled in."""
+    done = [results[k] for k in ("ceilings", *parts) if k in results]
+    results["device"] = next(
+        (row["device"] for part in done for row in part["contenders"].values()
+         if row.get("device")), {}
+    )  # fmt: skip
+    results["targets"] = _gpu_verdicts(results)
+    results["wall_s"] = time.perf_counter() - t0
+    return results
+
+
+def _count_flops(items: dict[str, dict], timeout: float) -> tuple[dict, str | None]:
+    """FLOP counts of the items' training steps, from a CPU-only worker."""
+    skipped: dict[str, str] = {}
+    spec = dict(kind="flops", items=items, env={"JAX_PLATFORMS": "cpu"})
+    remote = _start("flops", "flops", spec, timeout, skipped)
+    if remote is None:
+        return {}, skipped["flops"]
+    try:
+        return remote.run()["flops"], None
+    except RuntimeError as err:
+        return {}, str(err)
+    finally:
+        remote.close()

@@ -179,7 +179,10 @@ def to_markdown(results: dict) -> str:
       markdown text.
 
     Example:
-      >>> text = to_markdown(run_benchmark(PLANS["tiny"], parts=("T",)))
+      >>> from initlab.bench import PLANS, run_benchmark
+      >>> text = to_markdown(run_benchmark(PLANS["tiny"], parts=()))  # seconds
+      >>> text.startswith("Machine:")
+      True
     """
     if results["plan"].get("name") == "gpu":
         return _gpu_markdown(results)

@@ -1,10 +1,11 @@
 """Running: rounds over worker processes, peak-memory runs, the machine.
 
-CPU plan: every contender of a workload alive at once, asked for repetitions
-in rotated, interleaved rounds (one busy at a time), the whole thing repeated
-``passes`` times with fresh workers. GPU plan: one contender alive at a time
-(all of the device's memory is its own, and so is its peak), ``reps`` runs
-each.
+CPU plan (:func:`run_benchmark`): every contender of a workload alive at
+once, asked for repetitions in rotated, interleaved rounds (one busy at a
+time), the whole thing repeated ``passes`` times with fresh workers. The GPU
+plan (``initlab.bench.gpu``) runs through :func:`_run_workload` with one
+contender alive at a time (all of the device's memory is its own, and so is
+its peak), ``reps`` runs each.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import median
+from tempfile import TemporaryDirectory
 from typing import Any
 
+from initlab._checks import number
 from initlab.bench.contenders import _NEEDS_TORCH, _Remote
-from initlab.bench.gpu import GPU_PARTS, GpuPlan, gpu_ceilings, gpu_workloads
-from initlab.bench.report import _gpu_verdicts, _verdicts
+from initlab.bench.report import _verdicts
 from initlab.bench.workloads import (
     M_SIZES,
     T_SIZES,
@@ -33,9 +34,11 @@ from initlab.bench.workloads import (
     _m_specs,
     _t_specs,
     bench_task,
-    have_mnist1d,
     mlp_step_flops,
 )
+
+# Parts of the CPU plan (``--parts``).
+CPU_PARTS = ("M", "T", "memory")
 
 
 def _have_torch() -> bool:
@@ -90,14 +93,21 @@ def _ask(name: str, label: str, remote: _Remote, got: _Collected) -> bool:
 
 
 def _collect(name: str, specs: dict[str, dict], reps: int, passes: int,
-             timeout: float, one_at_a_time: bool,
-             skipped: dict[str, str]) -> dict[str, _Collected]:  # fmt: skip
-    """Runs every contender ``passes`` x ``reps`` times (see the module doc)."""
+             timeout: float, one_at_a_time: bool, skipped: dict[str, str],
+             deadline: float | None = None) -> dict[str, _Collected]:  # fmt: skip
+    """Runs every contender ``passes`` x ``reps`` times (see the module doc).
+
+    One at a time, a contender whose turn comes past ``deadline`` (a
+    ``time.monotonic()`` value) is not started: skipped, saying so.
+    """
     got = {label: _Collected() for label in specs}
     for p in range(passes):
         tag = f"pass {p + 1}/{passes}, " if passes > 1 else ""
         if one_at_a_time:
             for label, spec in specs.items():
+                if deadline is not None and time.monotonic() > deadline:
+                    skipped[label] = "not run: the deadline (--deadline) had passed"
+                    continue
                 remote = _start(name, label, spec, timeout, skipped)
                 if remote is None:
                     continue
@@ -135,10 +145,12 @@ def _collect(name: str, specs: dict[str, dict], reps: int, passes: int,
 
 def _run_workload(name: str, specs: dict[str, dict], reps: int, n_total: int,
                   flops_per_step: int | None, timeout: float, passes: int = 1,
-                  one_at_a_time: bool = False) -> dict:  # fmt: skip
+                  one_at_a_time: bool = False,
+                  deadline: float | None = None) -> dict:  # fmt: skip
     """Runs a workload's contenders (see :func:`_collect`), summarizes them."""
     skipped: dict[str, str] = {}
-    got = _collect(name, specs, reps, passes, timeout, one_at_a_time, skipped)
+    got = _collect(name, specs, reps, passes, timeout, one_at_a_time, skipped,
+                   deadline)  # fmt: skip
     rows: dict[str, dict] = {}
     for label, g in got.items():
         if label in skipped:
@@ -149,7 +161,7 @@ def _run_workload(name: str, specs: dict[str, dict], reps: int, n_total: int,
         spec = specs[label]
         common: dict[str, Any] = {
             "kind": spec["kind"],
-            "compile_s": statistics.median(g.compile_s),
+            "compile_s": median(g.compile_s),
             "peak_rss_bytes": max(g.rss) if g.rss else None,
             "peak_device_bytes": max(g.device) if g.device else None,
             "device": g.info,
@@ -157,7 +169,7 @@ def _run_workload(name: str, specs: dict[str, dict], reps: int, n_total: int,
         if spec["kind"] == "matmul":
             for ceiling in g.runs[0]["gflops"]:
                 x = [run["gflops"][ceiling] for run in g.runs]
-                rows[ceiling] = dict(common, gflops_median=statistics.median(x),
+                rows[ceiling] = dict(common, gflops_median=median(x),
                                      gflops_min=min(x), gflops_max=max(x),
                                      gflops_all=x)  # fmt: skip
             continue
@@ -167,7 +179,7 @@ def _run_workload(name: str, specs: dict[str, dict], reps: int, n_total: int,
         ]
         run_n = min(x["restarts_run"] for x in g.runs)
         steps_run = min(x.get("steps_run", steps) for x in g.runs)
-        med = statistics.median(rate)
+        med = median(rate)
         row = dict(
             common,
             restarts_run=run_n,
@@ -186,11 +198,11 @@ def _run_workload(name: str, specs: dict[str, dict], reps: int, n_total: int,
         if passes > 1:
             per = len(rate) // passes
             row["pass_medians"] = [
-                statistics.median(rate[i * per : (i + 1) * per]) for i in range(passes)
+                median(rate[i * per : (i + 1) * per]) for i in range(passes)
             ] if per else []  # fmt: skip
         if spec["kind"] == "initlab":
             first = g.runs[0]
-            per_call = statistics.median(x["compile_s"] for x in g.runs)
+            per_call = median(x["compile_s"] for x in g.runs)
             row["compile_s_per_call"] = per_call
             row["devices"] = first["devices"]
             row["evaluations"] = first.get("evaluations")
@@ -281,7 +293,7 @@ def machine_info() -> dict:
 
 def run_benchmark(
     plan: Plan,
-    parts: Sequence[str] = ("M", "T", "memory"),
+    parts: Sequence[str] = CPU_PARTS,
     timeout: float = 900.0,
     baseline: str | None = None,
 ) -> dict:
@@ -289,7 +301,7 @@ def run_benchmark(
 
     Args:
       plan: the sizes (``PLANS["full"]``, ``"quick"`` or ``"tiny"``).
-      parts: which of "M", "T", "memory" to run.
+      parts: which of ``CPU_PARTS`` ("M", "T", "memory") to run.
       timeout: seconds any one worker reply may take.
       baseline: a folder holding another initlab (``<folder>/initlab``), e.g.
         an older commit's; M and T then also run it ("initlab baseline") in
@@ -299,11 +311,33 @@ def run_benchmark(
       a dict with ``machine``, ``plan``, one entry per part and ``targets``.
 
     Raises:
-      ValueError: a baseline folder without an ``initlab`` package.
+      TypeError: ``plan`` is not a :class:`Plan` or ``parts`` is a string.
+      ValueError: an unknown part, or a baseline folder without an
+        ``initlab`` package.
 
     Example:
-      >>> results = run_benchmark(PLANS["tiny"], parts=("T",))
+      >>> from initlab.bench import PLANS
+      >>> results = run_benchmark(PLANS["tiny"], parts=())  # the machine alone
+      >>> results["machine"]["cores"] >= 1
+      True
     """
+    where = "run_benchmark"
+    if not isinstance(plan, Plan):
+        raise TypeError(
+            f"{where}: plan must be a Plan (PLANS['full'], 'quick' or 'tiny'); "
+            f"got {type(plan).__name__}."
+        )
+    if isinstance(parts, str):
+        raise TypeError(
+            f"{where}: parts must be a sequence of part names, e.g. ({parts!r},); "
+            f"got the string {parts!r}."
+        )
+    unknown = set(parts) - set(CPU_PARTS)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown parts {sorted(unknown)}; allowed {CPU_PARTS}."
+        )
+    timeout = number(timeout, "timeout", where=where, positive=True)
     if baseline is not None:
         baseline = str(Path(baseline).resolve())
         if not (Path(baseline) / "initlab" / "__init__.py").exists():
@@ -313,7 +347,7 @@ def run_benchmark(
                 "initlab | tar -x -C FOLDER`)."
             )
     t0 = time.perf_counter()
-    tmp = tempfile.TemporaryDirectory(prefix="initlab-bench-")
+    tmp = TemporaryDirectory(prefix="initlab-bench-")
     results: dict[str, Any] = {
         "machine": machine_info(),
         "plan": dict(dataclasses.asdict(plan), name="cpu"),
@@ -343,112 +377,6 @@ def run_benchmark(
     results["wall_s"] = time.perf_counter() - t0
     tmp.cleanup()
     return results
-
-
-def run_gpu_benchmark(plan: GpuPlan, parts: Sequence[str] = GPU_PARTS) -> dict:
-    """Runs the GPU plan (see ``initlab.bench.gpu``) on the device JAX has.
-
-    Every contender runs alone (one worker at a time, ``plan.reps`` runs),
-    JAX workers with ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so the peak of
-    bytes in use is the contender's own. The ceilings run first; the FLOPs of
-    the CNN and GRU steps are read off their traced programs (on the CPU).
-
-    Args:
-      plan: ``GPU_PLANS["full"]``, ``"quick"`` or ``"tiny"`` (tiny runs on
-        whatever device JAX has, the CPU in tests).
-      parts: a subset of ``GPU_PARTS``.
-
-    Returns:
-      a dict with ``machine``, ``device``, ``plan``, ``ceilings``, one entry
-      per part and ``targets``.
-
-    Raises:
-      ValueError: an unknown part.
-
-    Example:
-      >>> results = run_gpu_benchmark(GPU_PLANS["tiny"], parts=("T",))
-    """
-    unknown = set(parts) - set(GPU_PARTS)
-    if unknown:
-        raise ValueError(
-            f"run_gpu_benchmark: unknown parts {sorted(unknown)}; allowed {GPU_PARTS}."
-        )
-    t0 = time.perf_counter()
-    tmp = tempfile.TemporaryDirectory(prefix="initlab-bench-")
-    stand_in = not have_mnist1d()
-    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-    workloads = gpu_workloads(plan, stand_in)
-    results: dict[str, Any] = {
-        "machine": machine_info(),
-        "plan": dict(dataclasses.asdict(plan), name="gpu"),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "mnist1d_stand_in": stand_in,
-    }
-    if stand_in and {"CNN", "GRU"} & set(parts):
-        _log(
-            "[gpu] mnist1d is not installed: the CNN and GRU train on random "
-            "data of MNIST-1D's shapes (throughput does not depend on values)"
-        )
-    ceilings = _run_workload(
-        "ceilings", {"ceilings": dict(kind="matmul", ceilings=gpu_ceilings(plan),
-                                      env=env)},
-        plan.reps, 1, None, plan.timeout_s, one_at_a_time=True,
-    )  # fmt: skip
-    results["ceilings"] = ceilings
-    rates = {k: v["gflops_median"] for k, v in ceilings["contenders"].items()}
-    counted = {}
-    need = [k for k in parts if workloads[k]["flops"] is None]
-    if need:
-        items = {}
-        for key in need:
-            spec = next(iter(workloads[key]["contenders"].values()))
-            fields = ("task", "stand_in", "model", "optimizer", "lr", "batch")
-            items[key] = {k: spec[k] for k in fields}
-        counted, error = _count_flops(items, plan.timeout_s)
-        if error:
-            results["flops_error"] = error
-    for key in parts:
-        w = workloads[key]
-        flops = w["flops"] or counted.get(key, {}).get("total")
-        specs = {label: dict(spec, env=env) for label, spec in w["contenders"].items()}
-        r = _run_workload(key, _with_data(specs, tmp.name), plan.reps, w["restarts"],
-                          flops, plan.timeout_s, one_at_a_time=True)  # fmt: skip
-        r.update(title=w["title"], steps=w["steps"], mlp=w["mlp"],
-                 flops_counted=counted.get(key))  # fmt: skip
-        for row in r["contenders"].values():
-            if "gflops" not in row:
-                continue
-            tag = "bf16" if row.get("compute_dtype") == "bfloat16" else "fp32"
-            for name, label in (("fraction_of_fp32", "fp32 matmul"),
-                                ("fraction_of_bf16", "bf16 matmul"),
-                                ("fraction_of_m_shapes",
-                                 f"M shapes N={w['restarts']} {tag}")):  # fmt: skip
-                if rates.get(label) and (name != "fraction_of_m_shapes" or w["mlp"]):
-                    row[name] = row["gflops"] / rates[label]
-        results[key] = r
-    results["device"] = next(
-        (row["device"] for part in [ceilings, *(results[k] for k in parts)]
-         for row in part["contenders"].values() if row.get("device")), {}
-    )  # fmt: skip
-    results["targets"] = _gpu_verdicts(results)
-    results["wall_s"] = time.perf_counter() - t0
-    tmp.cleanup()
-    return results
-
-
-def _count_flops(items: dict[str, dict], timeout: float) -> tuple[dict, str | None]:
-    """FLOP counts of the items' training steps, from a CPU-only worker."""
-    skipped: dict[str, str] = {}
-    spec = dict(kind="flops", items=items, env={"JAX_PLATFORMS": "cpu"})
-    remote = _start("flops", "flops", spec, timeout, skipped)
-    if remote is None:
-        return {}, skipped["flops"]
-    try:
-        return remote.run()["flops"], None
-    except RuntimeError as err:
-        return {}, str(err)
-    finally:
-        remote.close()
 
 
 def _load_average() -> list[float] | None:
