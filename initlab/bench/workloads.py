@@ -231,6 +231,8 @@ def train_step_flops(task: Any, model: Any, optimizer: Any, batch: int) -> dict:
 
 # ----- plans ----------------------------------------------------------------------
 
+MATMUL_N = 2048  # the CPU ceiling: a jitted MATMUL_N x MATMUL_N fp32 matmul
+
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
@@ -242,6 +244,7 @@ class Plan:
     all N restarts and steps is extrapolated from the rate (the tables say so).
     ``passes`` repeats the whole workload with fresh worker processes, each
     pass ``reps`` interleaved rounds; medians and spreads pool every round.
+    ``matmul_n``: the side of the square fp32 matmul that measures the ceiling.
     """
 
     mode: str
@@ -261,6 +264,7 @@ class Plan:
     mem_chunk: int
     mem_steps: int
     passes: int = 1
+    matmul_n: int = MATMUL_N
 
 
 PLANS = {
@@ -268,11 +272,10 @@ PLANS = {
                  1024, 16384, 1024, 18, passes=3),
     "quick": Plan("quick", 2, 5.0, 256, 90, 45, 64, 64, 4096, 1000, 64, 16,
                   1024, 4096, 1024, 9),
-    "tiny": Plan("tiny", 1, 0.5, 8, 9, 9, 2, 2, 16, 20, 2, 1, 8, 16, 8, 2),
+    # tiny: a smaller ceiling matmul (its rate means nothing at these sizes)
+    "tiny": Plan("tiny", 1, 0.5, 8, 9, 9, 2, 2, 16, 20, 2, 1, 8, 16, 8, 2,
+                 matmul_n=512),
 }  # fmt: skip
-
-
-MATMUL_N = 2048  # the CPU ceiling: a jitted MATMUL_N x MATMUL_N fp32 matmul
 
 
 def square_ceiling(label: str, n: int, dtype: str = "float32") -> dict:
@@ -317,7 +320,7 @@ def _m_specs(plan: Plan, baseline: str | None = None) -> dict[str, dict]:
         ),
         "torch.func": dict(base, kind="torch_func", subset=n),
         "matmul ceiling": dict(
-            kind="matmul", ceilings=[square_ceiling("matmul ceiling", MATMUL_N)]
+            kind="matmul", ceilings=[square_ceiling("matmul ceiling", plan.matmul_n)]
         ),
     }
 
@@ -338,7 +341,7 @@ def _t_specs(plan: Plan, baseline: str | None = None) -> dict[str, dict]:
             base, kind="torch_loop", subset=min(n, plan.t_loop_subset)
         ),
         "matmul ceiling": dict(
-            kind="matmul", ceilings=[square_ceiling("matmul ceiling", MATMUL_N)]
+            kind="matmul", ceilings=[square_ceiling("matmul ceiling", plan.matmul_n)]
         ),
     }
 
