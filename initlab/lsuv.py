@@ -159,6 +159,8 @@ def lsuv_rescale(
       TypeError: a non-number target or tol, a non-int max_iter.
 
     Example:
+      >>> key = jax.random.key(0)
+      >>> x_batch = jax.random.normal(jax.random.key(1), (256, 32))
       >>> params = initlab.models.mlp((64, 64), 32, 10).init(key, initlab.orthogonal())
       >>> result = lsuv_rescale(params, x_batch, "relu", tol=1e-3)
 
@@ -225,6 +227,7 @@ def lsuv(
         or a non-positive width.
 
     Example:
+      >>> x_batch = jax.random.normal(jax.random.key(1), (256, 784))
       >>> res = lsuv(jax.random.key(0), (784, 256, 256, 10), x_batch, "relu")
       >>> res.variances   # each within tol of 1
       >>> model = initlab.models.mlp((256, 256), 784, 10, "relu")
@@ -293,6 +296,7 @@ def lsuv_model(
         pre-activations do not pair up; as :func:`lsuv_rescale`.
 
     Example:
+      >>> x_batch = jax.random.normal(jax.random.key(1), (256, 784))
       >>> model = initlab.models.mlp((256, 256), 784, 10, "relu")
       >>> res = lsuv_model(model, jax.random.key(0), x_batch)
       >>> logits = model.apply(res.params, x_batch)

@@ -100,6 +100,7 @@ def mlp_init(
       ValueError, TypeError: fewer than two widths or a non-positive width.
 
     Example:
+      >>> key = jax.random.key(0)
       >>> params = initlab.models.mlp((256,), 784, 10).init(key, initlab.he_normal())
     """
     _deprecated(
@@ -131,6 +132,9 @@ def mlp_preactivations(
       b_l`` with ``h_0 = x`` (no activation on the input or the output).
 
     Example:
+      >>> model = initlab.models.mlp((16,), 4, 2, "tanh")
+      >>> params = model.init(jax.random.key(0))
+      >>> x = jnp.ones((3, 4))
       >>> out, values = model.intermediates(params, x)
     """
     _deprecated(
@@ -151,6 +155,8 @@ def mlp_apply(
     (or the ``apply`` of the ``initlab.models.mlp`` that drew ``params``).
 
     Example:
+      >>> params = initlab.models.mlp((16,), 4, 2).init(jax.random.key(0))
+      >>> x = jnp.ones((3, 4))
       >>> y = initlab.models.mlp_from_params(params, "relu").apply(params, x)
     """
     _deprecated("mlp_apply", "initlab.models.mlp_from_params(params, activation).apply")

@@ -183,6 +183,8 @@ def signal_stats(
       TypeError: ``gradients`` or ``jacobian`` not a bool.
 
     Example:
+      >>> key = jax.random.key(0)
+      >>> x = jax.random.normal(jax.random.key(1), (512, 256))
       >>> model = initlab.models.mlp((256,) * 8, 256, 256)
       >>> s = signal_stats(model.init(key, initlab.he_normal()), x, "relu")
       >>> s.second_moment   # ~ constant over the 9 layers for ReLU + He
@@ -389,6 +391,8 @@ def model_signal_propagation(
         "preactivations".
 
     Example:
+      >>> x = jax.random.normal(jax.random.key(1), (512, 256))
+      >>> from initlab import models
       >>> s = model_signal_propagation(models.mlp((256,) * 8, 256, 10), 0, x,
       ...                              initlab.he_normal(), activation="relu")
     """

@@ -45,7 +45,9 @@ def stats_frame(
       a pandas DataFrame.
 
     Example:
-      >>> df = stats_frame(s, "he_normal", "relu", 32)
+      >>> from initlab.diagnostics import signal_propagation
+      >>> s = signal_propagation(0, (64,) * 9, initlab.he_normal(), num_keys=4)
+      >>> df = stats_frame(s, "he_normal", "relu", 8)
       >>> df[df.statistic == "second_moment"].groupby("layer").value.mean()
     """
     per_layer = {s: np.asarray(getattr(stats, s)) for s in LAYER_STATISTICS}
