@@ -83,8 +83,10 @@ def examples():
 EXAMPLES = list(examples())
 USUAL = {"initlab", "jax", "jnp", "np", "dataclasses"}
 # Calls that train, run a study or a benchmark: seconds of compile each.
-TRAINS = re.compile(r"\b(train|run_benchmark|symmetry|zoo|lsuv_model|depth_sweep|"
-                    r"signal_propagation|model_signal_propagation|run_study)\(|STUDIES\[.*\]\.run\(")  # fmt: skip
+TRAINS = re.compile(
+    r"\b(train|run_benchmark|symmetry|zoo|lsuv_model|depth_sweep|run_study"
+    r"|signal_propagation|model_signal_propagation)\(|STUDIES\[.*\]\.run\("
+)
 ALL = os.environ.get("INITLAB_ALL_EXAMPLES") == "1"
 
 
@@ -121,6 +123,7 @@ def test_example_runs(module_name, code, tmp_path, monkeypatch):
         assert run.returncode == 0, run.stderr
         return
     from initlab.initializers import registry
+
     module = importlib.import_module(module_name)
     import dataclasses
 

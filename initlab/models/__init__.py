@@ -54,6 +54,6 @@ __all__ = [
     "ACTIVATIONS", "CNN1D", "ConvBase", "GRUBase", "GRUClassifier",
     "LSTMClassifier", "MLP", "MODELS", "PureModel", "ResidualMLP", "cnn1d",
     "conv1d_patches", "conv_base", "conv_output_length", "from_linen", "from_nnx",
-    "from_pure", "get_activation", "gru", "gru_base", "lstm", "mlp", "mlp_from_params", "num_params",
-    "residual_mlp",
+    "from_pure", "get_activation", "gru", "gru_base", "lstm", "mlp",
+    "mlp_from_params", "num_params", "residual_mlp",
 ]  # fmt: skip
