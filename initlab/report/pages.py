@@ -21,6 +21,7 @@ import numpy as np
 from initlab.report.tables import _md_table
 
 _SECTIONS = (
+    ("Hyper-parameters", "hyper"),
     ("Comparisons", "comparisons"),
     ("Init vs data order", "variance"),
     ("Binomial check", "binomial"),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from initlab import stats
 from initlab._checks import choice
 from initlab.report.figures import _write_figures
+from initlab.report.hyper import hyper_section
 from initlab.report.pages import _html, _markdown
 from initlab.report.sections import (
     _binomial_lines,
@@ -109,6 +110,16 @@ def write_report(
     grid; a binomial check (Jordan 2024) when ``per_example["test_correct"]``
     is present; per-layer figures when ``layer_stats`` is given.
 
+    A run with hyper-parameter coordinates (``Outcomes.coords``: a list of
+    learning rates, init scales or optimizer arguments) is reported per cell:
+    every table and figure groups by :meth:`Outcomes.by`'s labels
+    ("he_normal lr=0.1"; a precomputed ``table`` or ``components`` of other
+    labels is recomputed), and a "Hyper-parameters" section comes first: the
+    statistic against the learning rate (or the first coordinate) with its
+    bands, a heatmap over two coordinates when there are two or more, and the
+    best value per initializer with how often it wins over paired resamples
+    of the restarts (:func:`initlab.stats.best_value`).
+
     Args:
       outcomes: the run's Outcomes.
       out_dir: folder to write into (created; existing files are replaced).
@@ -179,8 +190,16 @@ def write_report(
     fig_dir.mkdir(parents=True, exist_ok=True)
     outcomes.save(out / "results.parquet")
     # One child stream per part: table, best-of-k figure, variance split,
-    # comparisons (the fifth is spare); each part's numbers depend on rng only.
-    seeds = stats.as_rng(rng).spawn(5)
+    # comparisons, improvement matrix, hyper-parameters; each part's numbers
+    # depend on rng only (the first five are those of a run without coords).
+    seeds = stats.as_rng(rng).spawn(6)
+    run = outcomes  # as trained: the hyper-parameter section reads its coords
+    if outcomes.coords and "labels_by" not in outcomes.metadata:
+        outcomes = outcomes.by()  # one label per (initializer, setting)
+        if table is not None and set(table["initializer"]) != set(outcomes.labels):
+            table = None
+        if components is not None and not set(components) <= set(outcomes.labels):
+            components = None
     higher = outcomes.higher_is_better(metric)
     if table is None:
         table = stats.summary_table(
@@ -243,12 +262,24 @@ def write_report(
         chance=level,
         vector=vector,
     )
-    reproduce = _write_config(outcomes, out, command)
+    hyper, hyper_figures = hyper_section(
+        run, metric, fig_dir, rng=seeds[5], confidence=confidence,
+        n_resamples=n_resamples, vector=vector, table=table,
+    )  # fmt: skip
+    figures = hyper_figures + figures
+    reproduce = _write_config(run, out, command)
     direction = "higher" if higher else "lower"
+    settings = ""
+    if run.coords:
+        n_init = len(set(stats.base_labels(run).tolist()))
+        settings = (f" ({n_init} initializer(s) x the settings of "
+                    f"{', '.join(run.coords)})")  # fmt: skip
     sections = {
         "title": title,
         "lead": f"Final {metric} ({direction} is better) over "
-        f"{len(outcomes)} restarts of {len(outcomes.labels)} initializer(s).",
+        f"{len(outcomes)} restarts of {len(outcomes.labels)} "
+        f"{'cell(s)' if run.coords else 'initializer(s)'}{settings}.",
+        "hyper": hyper,
         "diverged": _diverged_text(outcomes),
         "method": _method_text(
             confidence=confidence, n_resamples=n_resamples, k=k, target=target

@@ -49,6 +49,7 @@ from initlab.stats.failures import (
     failures,
 )
 from initlab.stats.grids import seed_grid, variance_split
+from initlab.stats.landscape import base_labels, best_value, landscape
 from initlab.stats.tables import drop_diverged, summary_table
 from initlab.stats.variance import binomial_check, binomial_checks, variance_components
 
@@ -61,3 +62,4 @@ __all__ = [
     "success_rate", "summarize", "summary_table", "variance_components",
     "variance_split",
 ]  # fmt: skip
+__all__ += ["base_labels", "best_value", "landscape"]
