@@ -11,11 +11,12 @@ kernel's multiplier, and an optimizer factory with per-leaf learning rates
 layer's activation size over the first steps across widths (flat under µP).
 
 Example:
-  >>> pz = initlab.parametrization.Parametrization("mup", base_width=64)
-  >>> pm = pz.mlp((512, 512), 64, 10)
+  >>> pz = initlab.parametrization.Parametrization("mup", base_width=16)
+  >>> pm = pz.mlp((32, 32), 64, 10)
   >>> out = initlab.train("digits", "he_normal", model=pm.model,
   ...                     optimizer=pm.optimizer("adam"),
-  ...                     learning_rate=[3e-4, 1e-3, 3e-3], progress=False)
+  ...                     learning_rate=[1e-3, 3e-3], num_restarts=2,
+  ...                     steps=5, progress=False)
 
 References:
   Yang & Hu (2021), "Tensor Programs IV", ICML; Yang et al. (2022), "Tensor

@@ -97,9 +97,9 @@ def coord_check(
         pre-activations.
 
     Example:
-      >>> frame = coord_check(Parametrization("mup", 64), (256, 1024), steps=2,
+      >>> frame = coord_check(Parametrization("mup", 16), (16, 64), steps=2,
       ...                     num_restarts=2)
-      >>> coord_ratios(frame, 256, 1024)  # ~1 for every layer and step
+      >>> coord_ratios(frame, 16, 64)  # ~1 for every layer and step
 
     References:
       Yang et al. (2022), "Tensor Programs V", Sec. D.1 (coordinate check);
@@ -231,7 +231,9 @@ def coord_ratios(frame, small: int, large: int):
       ValueError: a width that is not in the table.
 
     Example:
-      >>> coord_ratios(frame, 1024, 4096).ratio.between(1 / 1.2, 1.2).all()
+      >>> frame = coord_check(Parametrization("mup", 16), (16, 64), steps=1,
+      ...                     num_restarts=2)
+      >>> coord_ratios(frame, 16, 64).ratio.between(1 / 1.2, 1.2).all()
     """
     widths = sorted(set(frame["width"].tolist()))
     for w in (small, large):

@@ -210,12 +210,12 @@ class Parametrization:
         > 0.
 
     Example:
-      >>> pz = Parametrization("mup", base_width=64)
-      >>> pm = pz.mlp((256, 256), 64, 10)
+      >>> pz = Parametrization("mup", base_width=16)
+      >>> pm = pz.mlp((32, 32), 64, 10)
       >>> out = initlab.train("digits", "he_normal", model=pm.model,
       ...                     optimizer=pm.optimizer("adam"),
-      ...                     learning_rate=[1e-3, 3e-3], num_restarts=4,
-      ...                     steps=100, progress=False)
+      ...                     learning_rate=[1e-3, 3e-3], num_restarts=2,
+      ...                     steps=5, progress=False)
 
     References:
       Yang & Hu (2021); Yang et al. (2022) (Tensor Programs IV, V).

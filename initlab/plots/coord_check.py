@@ -48,7 +48,9 @@ def plot_coord_check(
         it does not hold.
 
     Example:
-      >>> frame = initlab.parametrization.coord_check(pz, (256, 1024, 4096))
+      >>> pz = initlab.parametrization.Parametrization("mup", 16)
+      >>> frame = initlab.parametrization.coord_check(pz, (16, 64), steps=1,
+      ...                                             num_restarts=2)
       >>> fig, axes = plot_coord_check(frame)
     """
     import matplotlib

@@ -106,7 +106,10 @@ def plot_landscape(
       TypeError / ValueError: not a landscape table of two coordinates.
 
     Example:
-      >>> table = initlab.stats.landscape(out, "test_accuracy", "init_scale",
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     init_scale=[0.5, 1.0], num_restarts=4,
+      ...                     steps=20, progress=False)
+      >>> table = initlab.stats.landscape(out, "train_loss", "init_scale",
       ...                                 "learning_rate", rng=0)
       >>> fig, axes = plot_landscape(table)
     """
@@ -242,6 +245,8 @@ def plot_coordinate_curves(
         unknown ``hue``.
 
     Example:
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     num_restarts=4, steps=20, progress=False)
       >>> table = initlab.stats.landscape(out, "train_loss", "learning_rate",
       ...                                 rng=0)
       >>> fig, axes = plot_coordinate_curves(table)
@@ -370,8 +375,12 @@ def plot_best_values(
       ValueError: ``x`` is not a column of ``best``; not a best_value table.
 
     Example:
-      >>> best = initlab.stats.best_value(out, "train_loss", within=["width"])
-      >>> fig, ax = plot_best_values(best, "width")
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     init_scale=[0.5, 1.0], num_restarts=4,
+      ...                     steps=20, progress=False)
+      >>> best = initlab.stats.best_value(out, "train_loss",
+      ...                                 within=["init_scale"])
+      >>> fig, ax = plot_best_values(best, "init_scale")
     """
     attrs = _attrs(best, ("coordinate", "metric", "statistic"), "plot_best_values")
     y_name = attrs["coordinate"]

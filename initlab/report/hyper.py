@@ -52,7 +52,9 @@ def best_lines(best: Any, numbers: list[tuple] | None = None) -> list[str]:
       A heading sentence, then one line per row.
 
     Example:
-      >>> best_lines(initlab.stats.best_value(out, "test_accuracy"))[1]
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     num_restarts=4, steps=20, progress=False)
+      >>> best_lines(initlab.stats.best_value(out, "train_loss"))[1]
       'he_normal: learning rate 0.3 wins 81 % of 2000 resamples; ...'
     """
     a = best.attrs

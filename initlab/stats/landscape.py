@@ -71,6 +71,8 @@ def base_labels(outcomes: Outcomes) -> np.ndarray:
     groups by initializer, not by cell.
 
     Example:
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     num_restarts=4, steps=20, progress=False)
       >>> base_labels(out.by("learning_rate"))[:2]
       array(['he_normal', 'he_normal'], dtype='<U9')
     """
@@ -150,10 +152,10 @@ def landscape(
         or n_resamples, non-finite values of restarts not flagged diverged.
 
     Example:
-      >>> out = initlab.train("digits", "he_normal", learning_rate=[0.03, 0.1],
-      ...                     init_scale=[0.5, 1.0], num_restarts=8,
-      ...                     steps=100, progress=False)
-      >>> landscape(out, "test_accuracy", "init_scale", "learning_rate", rng=0)
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     init_scale=[0.5, 1.0], num_restarts=4,
+      ...                     steps=20, progress=False)
+      >>> landscape(out, "train_loss", "init_scale", "learning_rate", rng=0)
 
     References:
       Agarwal et al. (2021) (IQM, interval estimates); Efron (1987).
@@ -268,7 +270,9 @@ def best_value(
         non-finite values of restarts not flagged diverged.
 
     Example:
-      >>> best = best_value(out, "test_accuracy", "learning_rate", rng=0)
+      >>> out = initlab.train("xor", "he_normal", learning_rate=[0.1, 1.0],
+      ...                     num_restarts=4, steps=20, progress=False)
+      >>> best = best_value(out, "train_loss", "learning_rate", rng=0)
       >>> best[["initializer", "learning_rate", "share", "best_low",
       ...       "best_high"]]
 
