@@ -13,7 +13,7 @@ Example:
 
 from importlib import metadata as _metadata
 
-from initlab import diagnostics, models, plots, report, stats, tasks
+from initlab import diagnostics, models, parametrization, plots, report, stats, tasks
 from initlab import initializers as _initializers
 from initlab.engine import (
     DESIGNS,
@@ -60,3 +60,4 @@ __all__ = [
     "write_report",
     *_initializers.__all__,
 ]  # fmt: skip
+__all__ += ["parametrization"]

@@ -12,6 +12,7 @@ and the folder it wrote). :data:`STUDIES` maps names to them; every study has a
 * ``variance``: a grid of init seeds x data-order seeds; the share of the
   variance of the outcome from each.
 * ``depth``: signal propagation at initialization across depth.
+* ``width``: the best learning rate against width under SP and µP.
 
 Example:
   >>> from initlab import experiments
@@ -46,6 +47,7 @@ from initlab.experiments.symmetry_study import (
     symmetry,
 )
 from initlab.experiments.variance_study import VARIANCE, seed_grid, variance
+from initlab.experiments.width_study import WIDTH, width
 from initlab.experiments.xor_study import XOR, XOR_RANGES, xor
 from initlab.experiments.zoo_study import ZOO, ZOO_STEPS, zoo
 
@@ -55,11 +57,13 @@ __all__ = [
     "format_summary", "parse_initializers", "resolve_initializers", "run_study",
     "seed_grid", "study_options", "symmetry", "variance", "xor", "zoo",
 ]  # fmt: skip
+__all__ += ["width"]
 
 
 # ----- the registry of studies ------------------------------------------------------
 
 STUDIES: dict[str, Study] = {s.name: s for s in (ZOO, SYMMETRY, XOR, VARIANCE, DEPTH)}
+STUDIES["width"] = WIDTH
 
 
 def study_options(name: str) -> list[str]:
