@@ -203,7 +203,7 @@ def test_a_report_of_a_run_with_coordinates_has_the_hyper_parameter_section(tmp_
     out = initlab.train(
         initlab.make_task("tiny", *_blobs(), kind="classification",
                           defaults=dict(batch_size=8, steps=10, eval_every=10)),
-        ["he_normal", "glorot_uniform"], learning_rate=[0.03, 0.3],
+        "he_normal", learning_rate=[0.03, 0.3],
         init_scale=[0.5, 1.0], num_restarts=3, progress=False,
     )  # fmt: skip
     folder = initlab.write_report(out, tmp_path / "r", n_resamples=100, vector=None)
