@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from initlab import _checks, stats
+from initlab._checks import choice, positive_int
 from initlab.engine import TrainConfig, build_task, train
 from initlab.experiments.options import _out_path
 from initlab.experiments.result import StudyResult, _settings_text
 from initlab.experiments.study import Study
 from initlab.outcomes import Outcomes
 from initlab.parametrization import PARAMETRIZATIONS, Parametrization
+from initlab.stats import best_value, landscape
 
 #: Default widths (hidden units of both layers) and learning rates (Adam).
 WIDTH_WIDTHS = (32, 64, 128, 256, 512)
@@ -101,7 +102,7 @@ def width(
     where = "width"
     config = WIDTH.run_config(config, small=small, **overrides)
     widths = tuple(
-        _checks.positive_int(w, "each width", where=where)
+        positive_int(w, "each width", where=where)
         for w in (widths or ((8, 16) if small else WIDTH_WIDTHS))
     )
     if len(widths) < 2 or len(set(widths)) != len(widths):
@@ -110,10 +111,10 @@ def width(
         )
     names = tuple(parametrizations or ("sp", "mup"))
     for name in names:
-        _checks.choice(name, PARAMETRIZATIONS, "each parametrization", where=where)
+        choice(name, PARAMETRIZATIONS, "each parametrization", where=where)
     if len(set(names)) != len(names):
         raise ValueError(f"{where}: parametrizations repeat: {list(names)}.")
-    base = _checks.positive_int(base_width or min(widths), "base_width", where=where)
+    base = positive_int(base_width or min(widths), "base_width", where=where)
     rates = config.learning_rate
     if not isinstance(rates, tuple) or len(rates) < 2:
         raise ValueError(
@@ -137,10 +138,10 @@ def width(
             parts.append(_relabel(part, pz.title, w))
     outcomes = Outcomes.concatenate(parts)
     metric = "train_loss"
-    best, draws = stats.best_value(outcomes, metric, "learning_rate",
+    best, draws = best_value(outcomes, metric, "learning_rate",
                                    within=["width"], rng=config.seed,
                                    return_draws=True)  # fmt: skip
-    cells = stats.landscape(outcomes, metric, "learning_rate", rng=config.seed,
+    cells = landscape(outcomes, metric, "learning_rate", rng=config.seed,
                             n_resamples=1000)  # fmt: skip
     shift = _shift(best, draws, widths)
     table = best.rename(columns={"initializer": "parametrization"})[
@@ -181,7 +182,7 @@ def _optimizer(spec: Any) -> tuple[str, dict[str, Any]]:
             f"'momentum': 0.9}}-style; got {spec!r} (the parametrization sets "
             "each layer's learning rate, so it builds the optimizer)."
         )
-    name = _checks.choice(name, ("sgd", "adam"), "optimizer", where="width")
+    name = choice(name, ("sgd", "adam"), "optimizer", where="width")
     return name, dict(args)
 
 
