@@ -30,12 +30,12 @@ from initlab.plots.comparisons import plot_improvement_matrix
 from initlab.plots.coord_check import plot_coord_check
 from initlab.plots.curves import log_steps, plot_curve_panels, plot_curves
 from initlab.plots.distributions import plot_distributions, plot_ecdf, plot_ecdf_split
-from initlab.plots.intervals import plot_interval_estimates
-from initlab.plots.landscape import (
+from initlab.plots.hyper import (
     plot_best_values,
     plot_coordinate_curves,
     plot_landscape,
 )
+from initlab.plots.intervals import plot_interval_estimates
 from initlab.plots.layers import plot_layer_stats
 from initlab.plots.profiles import plot_best_of_k, plot_profiles
 from initlab.plots.strips import plot_strips
