@@ -91,8 +91,9 @@ def mlp_layers(params: Any) -> list[tuple[Any, Any | None]]:
         if bias is not None and np.shape(bias) != (np.shape(kernel)[1],):
             raise ValueError(f"{SUPPORTED}; layer {i}'s bias does not fit its kernel.")
         if layers and np.shape(layers[-1][0])[1] != np.shape(kernel)[0]:
-            raise ValueError(f"{SUPPORTED}; layer {i}'s kernel does not follow layer "
-                             f"{i - 1}'s.")  # fmt: skip
+            raise ValueError(
+                f"{SUPPORTED}; layer {i}'s kernel does not follow layer {i - 1}'s."
+            )
         layers.append((kernel, bias))
     return layers
 

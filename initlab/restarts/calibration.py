@@ -120,8 +120,14 @@ def reliability(probs: Any, labels: Any, *, n_bins: int = N_BINS) -> pd.DataFram
         conf = np.where(count > 0, sum_conf / np.maximum(count, 1), np.nan)
         acc = np.where(count > 0, sum_correct / np.maximum(count, 1), np.nan)
     edges = np.arange(n_bins + 1) / n_bins
-    return pd.DataFrame({
-        "bin": np.arange(n_bins), "low": edges[:-1], "high": edges[1:],
-        "count": count.astype(np.int64), "confidence": conf, "accuracy": acc,
-        "share": count / count.sum(),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "bin": np.arange(n_bins),
+            "low": edges[:-1],
+            "high": edges[1:],
+            "count": count.astype(np.int64),
+            "confidence": conf,
+            "accuracy": acc,
+            "share": count / count.sum(),
+        }
+    )

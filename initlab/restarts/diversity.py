@@ -117,7 +117,7 @@ def error_consistency(correct: Any) -> np.ndarray:
     """
     c = _matrix(correct, "correct", "error_consistency", boolean=True).astype(
         np.float64
-    )  # fmt: skip
+    )
     m = c.shape[1]
     both_right = c @ c.T
     both_wrong = (1 - c) @ (1 - c).T
@@ -136,8 +136,8 @@ def pair_mean(matrix: Any, *, confidence: float = 0.95) -> tuple[float, float, f
     variance is ``(4 (R - 2) zeta_1 + 2 zeta_2) / (R (R - 1))`` (Hoeffding
     1948), with ``zeta_1`` the variance over restarts of their mean against the
     others (plugged in from the rows) and ``zeta_2`` the variance over pairs.
-    The interval is the normal one. NaN entries (undefined pairs) are left
-    out.
+    The interval is the normal one, clipped to the range of the pairs'
+    values. NaN entries (undefined pairs) are left out.
 
     Args:
       matrix: (R, R) symmetric, R >= 3 (e.g. :func:`pairwise_disagreement`).
@@ -174,7 +174,9 @@ def pair_mean(matrix: Any, *, confidence: float = 0.95) -> tuple[float, float, f
     zeta2 = float(np.nanvar(upper, ddof=1)) if np.isfinite(upper).sum() > 1 else 0.0
     var = (4 * (r - 2) * zeta1 + 2 * zeta2) / (r * (r - 1))
     half = scipy.stats.norm.ppf((1 + confidence) / 2) * math.sqrt(max(var, 0.0))
-    return mean, mean - half, mean + half
+    # A mean of the pairs cannot leave their range: clip the normal interval.
+    lo, hi = float(np.nanmin(upper)), float(np.nanmax(upper))
+    return mean, max(mean - half, lo), min(mean + half, hi)
 
 
 def _rho(counts: np.ndarray, r: int) -> float:
@@ -242,11 +244,13 @@ def agreement(
     gen = as_rng(rng)
     counts = c.sum(axis=0)
     p = counts.mean() / r
-    table = pd.DataFrame({
-        "count": np.arange(r + 1),
-        "observed": np.bincount(counts, minlength=r + 1),
-        "binomial": m * scipy.stats.binom.pmf(np.arange(r + 1), r, p),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "count": np.arange(r + 1),
+            "observed": np.bincount(counts, minlength=r + 1),
+            "binomial": m * scipy.stats.binom.pmf(np.arange(r + 1), r, p),
+        }
+    )
     boot = np.empty((n_resamples, 3))
     for b in range(n_resamples):
         cb = counts[gen.integers(0, m, m)]
@@ -255,12 +259,21 @@ def agreement(
     with np.errstate(invalid="ignore"):
         low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
     summary = dict(
-        accuracy=float(p), rho=_rho(counts, r), rho_low=low[0], rho_high=high[0],
-        never_right=float(np.mean(counts == 0)), never_right_low=low[1],
-        never_right_high=high[1], never_right_binomial=float((1 - p) ** r),
-        always_right=float(np.mean(counts == r)), always_right_low=low[2],
-        always_right_high=high[2], always_right_binomial=float(p**r),
-        num_restarts=int(r), num_examples=int(m),
-    )  # fmt: skip
-    return table, {k: float(v) if isinstance(v, np.floating) else v
-                   for k, v in summary.items()}  # fmt: skip
+        accuracy=float(p),
+        rho=_rho(counts, r),
+        rho_low=low[0],
+        rho_high=high[0],
+        never_right=float(np.mean(counts == 0)),
+        never_right_low=low[1],
+        never_right_high=high[1],
+        never_right_binomial=float((1 - p) ** r),
+        always_right=float(np.mean(counts == r)),
+        always_right_low=low[2],
+        always_right_high=high[2],
+        always_right_binomial=float(p**r),
+        num_restarts=int(r),
+        num_examples=int(m),
+    )
+    return table, {
+        k: float(v) if isinstance(v, np.floating) else v for k, v in summary.items()
+    }

@@ -160,7 +160,7 @@ def _ks(ks: Any, r: int) -> np.ndarray:
         or values.size == 0
         or not np.issubdtype(values.dtype, np.integer)
     ):
-        raise TypeError(f"ensemble_curve: ks must be ints; got {ks!r}.")  # fmt: skip
+        raise TypeError(f"ensemble_curve: ks must be ints; got {ks!r}.")
     if values.min() < 1 or values.max() > r:
         raise ValueError(
             f"ensemble_curve: every k must be in 1..{r} (the restarts held); got "
@@ -241,15 +241,23 @@ def ensemble_curve(
         n_part = max(1, math.ceil(n_subsets / g))
         perms = np.argsort(gen.random((n_part, r)), axis=1)[:, : g * k]
         members = perms.reshape(n_part * g, k)
-        values = ensemble_metrics(preds, members, metrics=metrics, combine=combine,
-                                  n_bins=n_bins)  # fmt: skip
+        values = ensemble_metrics(
+            preds, members, metrics=metrics, combine=combine, n_bins=n_bins
+        )
         for name in metrics:
             v = values[name]
             row = dict(
-                k=int(k), metric=name, value=float(v.mean()), low=np.nan,
-                high=np.nan, spread_low=np.nan, spread_high=np.nan,
-                n_groups=int(g), n_subsets=int(v.size), combine=combine,
-            )  # fmt: skip
+                k=int(k),
+                metric=name,
+                value=float(v.mean()),
+                low=np.nan,
+                high=np.nan,
+                spread_low=np.nan,
+                spread_high=np.nan,
+                n_groups=int(g),
+                n_subsets=int(v.size),
+                combine=combine,
+            )
             if g >= 2:
                 s2 = v.reshape(n_part, g).var(axis=1, ddof=1).mean()
                 half = scipy.stats.t.ppf((1 + confidence) / 2, g - 1) * math.sqrt(

@@ -20,6 +20,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +66,17 @@ def interpolate(params_a: Any, params_b: Any, alpha: Any) -> Any:
     return jax.tree.map(leaf, params_a, params_b)
 
 
+@functools.lru_cache(maxsize=32)
+def _jitted(evaluate: Evaluate, num_points: int):
+    """One compiled (pairs x alphas) evaluation per evaluate function."""
+    alphas = jnp.linspace(0.0, 1.0, num_points)
+
+    def along(a, b):
+        return jax.vmap(lambda t: evaluate(interpolate(a, b, t)))(alphas)
+
+    return jax.jit(jax.vmap(along))
+
+
 def interpolation_curves(
     evaluate: Evaluate,
     params_a: Any,
@@ -106,15 +118,13 @@ def interpolation_curves(
         )
     p = sizes.pop()
     alphas = np.linspace(0.0, 1.0, num_points)
-
-    def along(a, b):
-        return jax.vmap(lambda t: evaluate(interpolate(a, b, t)))(jnp.asarray(alphas))
-
-    fn = jax.jit(jax.vmap(along))
+    fn = _jitted(evaluate, num_points)
     parts = []
     for lo in range(0, p, block):
-        cut = lambda t, lo=lo: jax.tree.map(lambda x: jnp.asarray(x[lo : lo + block]),  # noqa: E731
-                                            t)  # fmt: skip
+
+        def cut(tree, lo=lo):
+            return jax.tree.map(lambda x: jnp.asarray(x[lo : lo + block]), tree)
+
         parts.append(jax.device_get(fn(cut(params_a), cut(params_b))))
     curves = {k: np.concatenate([np.asarray(d[k]) for d in parts]) for k in parts[0]}
     return alphas, {k: v.astype(np.float64) for k, v in curves.items()}
@@ -185,9 +195,18 @@ def barrier_summary(
         v = stats.check_values(values, f"barriers of {label!r}", min_n=1)
         low = high = float(v[0])
         if v.size >= 2:
-            low, high = stats.bootstrap_ci(v, np.mean, rng=gen, confidence=confidence,
-                                           n_resamples=n_resamples)  # fmt: skip
-        rows.append(dict(condition=label, n=int(v.size), mean=float(v.mean()),
-                         low=low, high=high, median=float(np.median(v)),
-                         max=float(v.max())))  # fmt: skip
+            low, high = stats.bootstrap_ci(
+                v, np.mean, rng=gen, confidence=confidence, n_resamples=n_resamples
+            )
+        rows.append(
+            dict(
+                condition=label,
+                n=int(v.size),
+                mean=float(v.mean()),
+                low=low,
+                high=high,
+                median=float(np.median(v)),
+                max=float(v.max()),
+            )
+        )
     return pd.DataFrame(rows)

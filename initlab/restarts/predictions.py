@@ -122,9 +122,12 @@ class RestartPredictions:
         """The predictions of some restarts (indices or a boolean mask)."""
         rows = np.asarray(rows)
         return RestartPredictions(
-            self.labels, self.predicted[rows], self.p_true[rows], self.num_classes,
+            self.labels,
+            self.predicted[rows],
+            self.p_true[rows],
+            self.num_classes,
             None if self.probs is None else self.probs[rows],
-        )  # fmt: skip
+        )
 
 
 def from_outcomes(
@@ -195,10 +198,12 @@ def from_outcomes(
         probs = probs[rows]
     labels = _labels(outcomes) if labels is None else np.asarray(labels).reshape(-1)
     return RestartPredictions(
-        labels=labels, predicted=outcomes.per_example["test_predicted"][rows],
+        labels=labels,
+        predicted=outcomes.per_example["test_predicted"][rows],
         p_true=outcomes.per_example["test_p_true"][rows],
-        num_classes=int(num_classes or max(2, int(labels.max()) + 1)), probs=probs,
-    )  # fmt: skip
+        num_classes=int(num_classes or max(2, int(labels.max()) + 1)),
+        probs=probs,
+    )
 
 
 def _labels(outcomes: Outcomes) -> np.ndarray:
@@ -271,8 +276,9 @@ def predict(
             return jnp.stack([1.0 - p1, p1], axis=-1)
         return jax.nn.softmax(out, axis=-1)
 
-    fn = jax.jit(jax.vmap(probabilities, in_axes=(0, None if model_state is None
-                                                    else 0)))  # fmt: skip
+    fn = jax.jit(
+        jax.vmap(probabilities, in_axes=(0, None if model_state is None else 0))
+    )
     parts = []
     for start in range(0, r, block):
         take = lambda t, s=start: jax.tree.map(lambda a: a[s : s + block], t)  # noqa: E731
@@ -281,5 +287,6 @@ def predict(
     probs = np.concatenate(parts).astype(np.float64)
     predicted = np.argmax(probs, axis=-1)
     p_true = np.take_along_axis(probs, labels[None, :, None], axis=-1)[..., 0]
-    return RestartPredictions(labels, predicted, np.clip(p_true, 0.0, 1.0),
-                              probs.shape[-1], probs)  # fmt: skip
+    return RestartPredictions(
+        labels, predicted, np.clip(p_true, 0.0, 1.0), probs.shape[-1], probs
+    )

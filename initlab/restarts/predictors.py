@@ -34,8 +34,9 @@ from initlab.stats import RNG, as_rng
 def _ntk(model, params, x):
     """Trace and eigenvalues of the empirical NTK J J^T on x (B*C x B*C)."""
     jac = jax.jacrev(lambda p: model.apply(p, x).reshape(-1))(params)
-    j = jnp.concatenate([a.reshape(a.shape[0], -1) for a in jax.tree.leaves(jac)],
-                        axis=1)  # fmt: skip
+    j = jnp.concatenate(
+        [a.reshape(a.shape[0], -1) for a in jax.tree.leaves(jac)], axis=1
+    )
     gram = j @ j.T
     return jnp.trace(gram), jnp.linalg.eigvalsh(gram)
 
@@ -107,8 +108,9 @@ def init_features(
         stored = dataclasses.replace(
             model, init=lambda i, *_: jax.tree.map(lambda a: a[i], stack)
         )
-        sig = diagnostics.model_signal_propagation(stored, jnp.arange(r), x,
-                                                   activation=activation)  # fmt: skip
+        sig = diagnostics.model_signal_propagation(
+            stored, jnp.arange(r), x, activation=activation
+        )
         q = np.asarray(sig.second_moment)
         for layer in range(q.shape[1]):
             columns[f"q_{layer}"] = q[:, layer]
@@ -117,8 +119,11 @@ def init_features(
             for layer in range(dead.shape[1] - 1):  # the output has no activation
                 columns[f"dead_{layer}"] = dead[:, layer]
         sv = np.asarray(sig.jacobian_singular_values)
-        columns.update(jacobian_sv_max=sv.max(axis=1), jacobian_sv_mean=sv.mean(axis=1),
-                       jacobian_sv_std=sv.std(axis=1))  # fmt: skip
+        columns.update(
+            jacobian_sv_max=sv.max(axis=1),
+            jacobian_sv_mean=sv.mean(axis=1),
+            jacobian_sv_std=sv.std(axis=1),
+        )
 
     def one(p):
         value, grads = jax.value_and_grad(lambda q: loss(model.apply(q, x), y))(p)
@@ -126,8 +131,13 @@ def init_features(
         trace, eig = _ntk(model, p, x[:ntk_examples])
         top = eig[-1]
         cond = jnp.log10(top / jnp.maximum(eig[0], top * 1e-30))
-        return dict(loss=value, grad_norm=norm(grads), param_norm=norm(p),
-                    ntk_trace=trace, ntk_log10_cond=cond)  # fmt: skip
+        return dict(
+            loss=value,
+            grad_norm=norm(grads),
+            param_norm=norm(p),
+            ntk_trace=trace,
+            ntk_log10_cond=cond,
+        )
 
     # lax.map, not vmap: the NTK's Jacobian is (examples x outputs x params)
     # per restart.
@@ -162,8 +172,11 @@ def _inputs(features: Any, outcome: Any, where: str):
         raise ValueError(f"{where}: need at least 6 restarts; got {y.size}.")
     keep = np.isfinite(y)
     frame, y = frame[keep].reset_index(drop=True), y[keep]
-    usable = [c for c in frame if np.all(np.isfinite(frame[c]))
-              and np.ptp(frame[c].to_numpy(float)) > 0]  # fmt: skip
+    usable = [
+        c
+        for c in frame
+        if np.all(np.isfinite(frame[c])) and np.ptp(frame[c].to_numpy(float)) > 0
+    ]
     if not usable:
         raise ValueError(f"{where}: no feature varies across the restarts.")
     return frame[usable], y
@@ -207,8 +220,9 @@ def predictor_table(
       Spearman (1904); Holm (1979).
     """
     frame, y = _inputs(features, outcome, "predictor_table")
-    n_resamples = _checks.positive_int(n_resamples, "n_resamples",
-                                       where="predictor_table")  # fmt: skip
+    n_resamples = _checks.positive_int(
+        n_resamples, "n_resamples", where="predictor_table"
+    )
     gen = as_rng(rng)
     f = frame.to_numpy(np.float64)
     rho = _spearman_columns(f, y)
@@ -228,8 +242,17 @@ def predictor_table(
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (len(p) - rank) * p[i]))
         holm[i] = running
-    table = pd.DataFrame(dict(feature=list(frame.columns), rho=rho, low=low,
-                              high=high, p=p, p_holm=holm, n=n))  # fmt: skip
+    table = pd.DataFrame(
+        dict(
+            feature=list(frame.columns),
+            rho=rho,
+            low=low,
+            high=high,
+            p=p,
+            p_holm=holm,
+            n=n,
+        )
+    )
     return table.reindex(np.argsort(-np.abs(rho))).reset_index(drop=True)
 
 
@@ -299,8 +322,7 @@ def held_out_check(
     where = "held_out_check"
     frame, y = _inputs(features, outcome, where)
     folds = _checks.integer(folds, "folds", low=2, high=y.size + 1, where=where)
-    n_permutations = _checks.positive_int(n_permutations, "n_permutations",
-                                          where=where)  # fmt: skip
+    n_permutations = _checks.positive_int(n_permutations, "n_permutations", where=where)
     top = _checks.number(top_fraction, "top_fraction", positive=True, where=where)
     if top > 1:
         raise ValueError(f"{where}: top_fraction must be in (0, 1]; got {top}.")
@@ -308,17 +330,24 @@ def held_out_check(
     f = frame.to_numpy(np.float64)
     assign = gen.permutation(np.arange(y.size) % folds)
     rho, gain, choices = _held_out(f, y, assign, top)
-    null = np.array([_held_out(f, gen.permutation(y), assign, top)[:2]
-                     for _ in range(n_permutations)])  # fmt: skip
+    null = np.array(
+        [
+            _held_out(f, gen.permutation(y), assign, top)[:2]
+            for _ in range(n_permutations)
+        ]
+    )
     names = list(frame.columns)
     chosen: dict[str, int] = {}
     for c in choices:
         chosen[names[c]] = chosen.get(names[c], 0) + 1
     return dict(
-        rho=rho, p=float((1 + np.sum(null[:, 0] >= rho)) / (1 + n_permutations)),
+        rho=rho,
+        p=float((1 + np.sum(null[:, 0] >= rho)) / (1 + n_permutations)),
         null_low=float(np.quantile(null[:, 0], 0.025)),
         null_high=float(np.quantile(null[:, 0], 0.975)),
         gain=gain,
         gain_p=float((1 + np.sum(null[:, 1] >= gain)) / (1 + n_permutations)),
-        chosen=chosen, folds=folds, n=int(y.size),
-    )  # fmt: skip
+        chosen=chosen,
+        folds=folds,
+        n=int(y.size),
+    )

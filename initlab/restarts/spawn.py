@@ -64,11 +64,17 @@ def train_core(config: TrainConfig, label: str | None = None) -> TrainCore:
         )
     c = run.config
     return TrainCore(
-        task=run.task, model=run.model, optimizer=run.optimizer,
-        batch_size=c.batch_size, steps=c.steps, eval_every=c.eval_every,
-        kernel_init=run.initializers[label], bias_init=run.bias_inits[label],
-        compute_dtype=c.compute_dtype, data_order=c.data_order,
-    )  # fmt: skip
+        task=run.task,
+        model=run.model,
+        optimizer=run.optimizer,
+        batch_size=c.batch_size,
+        steps=c.steps,
+        eval_every=c.eval_every,
+        kernel_init=run.initializers[label],
+        bias_init=run.bias_inits[label],
+        compute_dtype=c.compute_dtype,
+        data_order=c.data_order,
+    )
 
 
 def _branch(core: TrainCore, state: Any, child: jax.Array, step: jax.Array) -> Any:
@@ -77,12 +83,15 @@ def _branch(core: TrainCore, state: Any, child: jax.Array, step: jax.Array) -> A
     order = state.order
     if core.shuffled:
         epoch = step // core.steps_per_epoch
-        order = jax.random.permutation(jax.random.fold_in(key, epoch),
-                                       core.n_train).astype(jnp.int32)  # fmt: skip
+        order = jax.random.permutation(
+            jax.random.fold_in(key, epoch), core.n_train
+        ).astype(jnp.int32)
     return state._replace(
-        data_key=key, order=order,
-        noise_key=jax.random.fold_in(key, 1), augment_key=jax.random.fold_in(key, 2),
-    )  # fmt: skip
+        data_key=key,
+        order=order,
+        noise_key=jax.random.fold_in(key, 1),
+        augment_key=jax.random.fold_in(key, 2),
+    )
 
 
 def spawn(
@@ -130,14 +139,19 @@ def spawn(
             f"{core.n_train} examples, data_order={core.data_order!r}); train "
             "with minibatches and data_order='shuffle'."
         )
-    steps = sorted({_checks.integer(k, "each spawn step", low=0, high=core.steps,
-                                    where="spawn") for k in spawn_steps})  # fmt: skip
+    steps = sorted(
+        {
+            _checks.integer(k, "each spawn step", low=0, high=core.steps, where="spawn")
+            for k in spawn_steps
+        }
+    )
     if not steps:
         raise ValueError("spawn: give at least one spawn step.")
     data = core.data()
     segment = jax.jit(jax.vmap(core.segment, in_axes=(0, None, None, None)))
-    branch = jax.jit(jax.vmap(lambda s, c, k: _branch(core, s, c, k),
-                              in_axes=(0, None, None)))  # fmt: skip
+    branch = jax.jit(
+        jax.vmap(lambda s, c, k: _branch(core, s, c, k), in_axes=(0, None, None))
+    )
     parents = jax.vmap(core.init)(init_keys, data_keys)
     done, out = 0, {}
     for k in steps:

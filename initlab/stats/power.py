@@ -101,16 +101,19 @@ def per_restart_variance(
       "An introduction to the bootstrap", ch. 6.
     """
     x = check_values(values, "pilot values", min_n=4)
-    statistic = _checks.choice(statistic, STATISTICS, "statistic",
-                               where="per_restart_variance")  # fmt: skip
-    method = _checks.choice(method, ("formula", "bootstrap"), "method",
-                            where="per_restart_variance")  # fmt: skip
+    statistic = _checks.choice(
+        statistic, STATISTICS, "statistic", where="per_restart_variance"
+    )
+    method = _checks.choice(
+        method, ("formula", "bootstrap"), "method", where="per_restart_variance"
+    )
     if method == "formula":
         if statistic == "mean":
             return float(np.var(x, ddof=1))
         return _winsorized_variance(x) / (1 - 2 * _TRIM) ** 2
-    n_resamples = _checks.positive_int(n_resamples, "n_resamples",
-                                       where="per_restart_variance")  # fmt: skip
+    n_resamples = _checks.positive_int(
+        n_resamples, "n_resamples", where="per_restart_variance"
+    )
     gen = as_rng(rng)
     idx = gen.integers(0, x.size, (n_resamples, x.size))
     boot = _statistic_fn(statistic)(x[idx], axis=-1)
@@ -119,12 +122,14 @@ def per_restart_variance(
 
 def _variances(a, b, statistic, method, rng, n_resamples) -> tuple[float, float]:
     gen = as_rng(rng)
-    v_a = per_restart_variance(a, statistic, method=method, rng=gen,
-                               n_resamples=n_resamples)  # fmt: skip
+    v_a = per_restart_variance(
+        a, statistic, method=method, rng=gen, n_resamples=n_resamples
+    )
     if b is None:
         return v_a, v_a
-    v_b = per_restart_variance(b, statistic, method=method, rng=gen,
-                               n_resamples=n_resamples)  # fmt: skip
+    v_b = per_restart_variance(
+        b, statistic, method=method, rng=gen, n_resamples=n_resamples
+    )
     return v_a, v_b
 
 
@@ -133,8 +138,9 @@ def _kept(n: int, statistic: str) -> int:
     return n if statistic == "mean" else n - 2 * int(math.floor(_TRIM * n))
 
 
-def _power_of(n: int, v_a: float, v_b: float, difference: float, alpha: float,
-              statistic: str) -> float:  # fmt: skip
+def _power_of(
+    n: int, v_a: float, v_b: float, difference: float, alpha: float, statistic: str
+) -> float:
     """Two-sided power of Welch's (mean) or Yuen's (IQM) test, n per arm.
 
     The test statistic is a noncentral t with noncentrality ``difference /
