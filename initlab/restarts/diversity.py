@@ -150,7 +150,8 @@ def pair_mean(matrix: Any, *, confidence: float = 0.95) -> tuple[float, float, f
       ValueError: not square, fewer than 3 restarts, or no defined pair.
 
     Example:
-      >>> mean, low, high = pair_mean(pairwise_disagreement(preds.predicted))
+      >>> predicted = np.random.default_rng(0).integers(0, 3, (5, 100))
+      >>> mean, low, high = pair_mean(pairwise_disagreement(predicted))
 
     References:
       Hoeffding (1948), "A class of statistics with asymptotically normal
@@ -185,7 +186,7 @@ def _rho(counts: np.ndarray, r: int) -> float:
     binomial = r * p * (1 - p)
     if binomial == 0 or r < 2:
         return float("nan")
-    return float((counts.var(ddof=1) / binomial - 1) / (r - 1))
+    return float((counts.var() / binomial - 1) / (r - 1))
 
 
 def agreement(
@@ -228,7 +229,8 @@ def agreement(
       ValueError: fewer than 2 restarts.
 
     Example:
-      >>> table, summary = agreement(out.per_example["test_correct"], rng=0)
+      >>> correct = np.random.default_rng(0).random((8, 200)) < 0.9
+      >>> table, summary = agreement(correct, rng=0, n_resamples=100)
       >>> summary["rho"]   # 0 if errors were independent and equally likely
 
     References:
