@@ -13,7 +13,7 @@ Example:
 
 from importlib import metadata as _metadata
 
-from initlab import diagnostics, models, plots, report, stats, tasks
+from initlab import diagnostics, models, plots, report, restarts, stats, tasks
 from initlab import initializers as _initializers
 from initlab.engine import (
     DESIGNS,
@@ -58,5 +58,6 @@ __all__ = [
     "names", "plan", "plots", "register", "reinit", "report", "restart_seeds", "stats",
     "stream_keys", "tasks", "to_config", "train", "use_cpu_devices",
     "write_report",
+    "restarts",
     *_initializers.__all__,
 ]  # fmt: skip

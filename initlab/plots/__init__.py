@@ -23,10 +23,11 @@ saving), :mod:`~initlab.plots.intervals` (which is better, how sure),
 final metric is spread), :mod:`~initlab.plots.curves` (how training went),
 :mod:`~initlab.plots.profiles` (what choosing among restarts buys),
 :mod:`~initlab.plots.variance` (where the variance comes from),
-:mod:`~initlab.plots.layers` (signal per layer at init),
-:mod:`~initlab.plots.ensembles` (restarts as a sample: ensembles,
-agreement, calibration, how many restarts), :mod:`~initlab.plots.landscape`
-(the line between restarts, barriers, perturbed starts).
+:mod:`~initlab.plots.layers` (signal per layer at init).
+Of the restarts themselves: :mod:`~initlab.plots.ensembles` (restarts as a
+sample: ensembles, agreement, calibration, how many restarts) and
+:mod:`~initlab.plots.landscape` (the line between restarts, barriers,
+perturbed starts).
 """
 
 from initlab.plots.comparisons import plot_improvement_matrix
@@ -51,11 +52,11 @@ from initlab.plots.style import MEDIA, PALETTE, colors, figure_style, save_figur
 from initlab.plots.variance import plot_variance_components
 
 __all__ = [
-    "MEDIA", "PALETTE", "colors", "figure_style", "log_steps", "plot_agreement",
-    "plot_best_of_k", "plot_curve_panels", "plot_curves", "plot_distributions",
-    "plot_ecdf", "plot_ecdf_split", "plot_ensemble_curves", "plot_estimates",
-    "plot_improvement_matrix", "plot_interpolation", "plot_interval_estimates",
-    "plot_interval_widths", "plot_layer_stats", "plot_perturbation",
-    "plot_profiles", "plot_reliability", "plot_strips",
-    "plot_variance_components", "save_figure",
+    "MEDIA", "PALETTE", "colors", "figure_style", "log_steps", "plot_best_of_k",
+    "plot_curve_panels", "plot_curves", "plot_distributions", "plot_ecdf",
+    "plot_ecdf_split", "plot_improvement_matrix", "plot_interval_estimates",
+    "plot_layer_stats", "plot_profiles", "plot_strips", "plot_variance_components",
+    "save_figure",
+    "plot_agreement", "plot_ensemble_curves", "plot_estimates", "plot_interpolation",
+    "plot_interval_widths", "plot_perturbation", "plot_reliability",
 ]  # fmt: skip

@@ -10,12 +10,13 @@ Functions over a whole run (an :class:`~initlab.outcomes.Outcomes`) work per
 initializer label: :func:`summary_table`, :func:`compare_with_best`,
 :func:`seed_grid` / :func:`variance_split` (runs with ``design="grid"``) and
 :func:`binomial_checks`, :func:`improvement_matrix` (every pair) and
-:func:`failures` (diverged, at chance, symmetry never broken). How many
-restarts a comparison needs, from a pilot: :func:`restarts_needed`,
-:func:`power_at`, :func:`minimum_difference`, :func:`expected_interval_width`
-(module ``power``). :func:`as_rng`
+:func:`failures` (diverged, at chance, symmetry never broken). :func:`as_rng`
 and :func:`check_values` are the argument helpers every statistic uses; plots
 and reports use them too.
+
+How many restarts a comparison needs, from a pilot run: :func:`restarts_needed`,
+:func:`power_at`, :func:`minimum_difference`, :func:`expected_interval_width`
+and :func:`per_restart_variance` (module ``power``).
 
 Bad input raises, never returns a silent NaN: empty arrays, NaN or inf values
 (usually diverged restarts; see :func:`drop_diverged`), confidence outside
@@ -66,9 +67,10 @@ __all__ = [
     "CHANCE_TOLERANCE", "RNG", "Failure", "Method", "as_rng", "at_chance",
     "best_of_k_ci", "binomial_check", "binomial_checks", "bootstrap_ci",
     "chance_level", "check_values", "compare_with_best", "drop_diverged",
-    "expected_best_of_k", "expected_interval_width", "failures",
-    "improvement_matrix", "iqm", "minimum_difference", "per_restart_variance",
-    "performance_profile", "power_at", "probability_of_improvement",
-    "restarts_needed", "seed_grid", "success_rate", "summarize",
-    "summary_table", "variance_components", "variance_split",
+    "expected_best_of_k", "failures", "improvement_matrix", "iqm",
+    "performance_profile", "probability_of_improvement", "seed_grid",
+    "success_rate", "summarize", "summary_table", "variance_components",
+    "variance_split",
+    "expected_interval_width", "minimum_difference", "per_restart_variance", "power_at",
+    "restarts_needed",
 ]  # fmt: skip
