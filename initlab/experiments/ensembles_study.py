@@ -71,7 +71,7 @@ def ensembles(
       summary), ``power`` (restarts needed) and ``widths``.
 
     Example:
-      >>> result = ensembles(small=True, progress=False)
+      >>> result = ensembles(small=True, num_restarts=4, steps=5, progress=False)
       >>> result.table[["initializer", "single", "ensemble", "disagreement"]]
 
     References:

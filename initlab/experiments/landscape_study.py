@@ -75,7 +75,7 @@ def landscape(
         support (with align), spawn steps outside [0, steps).
 
     Example:
-      >>> result = landscape(small=True, progress=False)
+      >>> result = landscape(small=True, num_restarts=2, steps=20, progress=False)
       >>> result.table[["initializer", "condition", "metric", "mean"]]
 
     References:

@@ -76,7 +76,7 @@ def perturb(
         restart, no arm besides the redraw.
 
     Example:
-      >>> result = perturb(small=True, progress=False)
+      >>> result = perturb(small=True, num_restarts=3, steps=5, progress=False)
       >>> result.table[["arm", "delta", "std", "disagreement_base"]]
 
     References:

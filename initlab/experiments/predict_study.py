@@ -71,7 +71,7 @@ def predict(
       restart) and ``checks`` (the held-out checks).
 
     Example:
-      >>> result = predict(small=True, progress=False)
+      >>> result = predict(small=True, num_restarts=6, steps=5, progress=False)
       >>> result.extra["checks"]
 
     References:

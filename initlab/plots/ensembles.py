@@ -69,6 +69,12 @@ def plot_ensemble_curves(
       band its interval (k <= R/2).
 
     Example:
+      >>> rng = np.random.default_rng(0)
+      >>> probs = rng.dirichlet(np.ones(3), size=(4, 50))
+      >>> y = rng.integers(0, 3, 50)
+      >>> preds = initlab.restarts.RestartPredictions(y, probs.argmax(-1),
+      ...     np.take_along_axis(probs, y[None, :, None], -1)[..., 0], 3, probs)
+      >>> curve = initlab.restarts.ensemble_curve(preds, rng=0)
       >>> fig, axes = plot_ensemble_curves(curve.assign(initializer="he"))
     """
     _need(
@@ -119,6 +125,7 @@ def plot_agreement(
       ``(fig, ax)``.
 
     Example:
+      >>> correct = np.random.default_rng(0).random((8, 100)) < 0.8
       >>> fig, ax = plot_agreement(*initlab.restarts.agreement(correct, rng=0))
     """
     _need(table, ("count", "observed", "binomial"), "plot_agreement")
@@ -169,7 +176,10 @@ def plot_reliability(
       ``(fig, ax)``.
 
     Example:
-      >>> plot_reliability({"single": reliability(probs, y)})
+      >>> rng = np.random.default_rng(0)
+      >>> probs = rng.dirichlet(np.ones(3), size=(4, 50))
+      >>> y = rng.integers(0, 3, 50)
+      >>> plot_reliability({"single": initlab.restarts.reliability(probs, y)})
     """
     fig, ax = _axes(ax)
     colours = _palette(list(tables), palette)
@@ -215,6 +225,11 @@ def plot_interval_widths(
       ``(fig, ax)``.
 
     Example:
+      >>> import pandas as pd
+      >>> pilot = np.random.default_rng(0).normal(0.97, 0.005, 32)
+      >>> widths = pd.DataFrame([dict(initializer="he", n=n,
+      ...     width=initlab.stats.expected_interval_width(pilot, n))
+      ...     for n in (8, 64, 512)])
       >>> plot_interval_widths(widths, difference=0.001)
     """
     _need(table, ("initializer", "n", "width"), "plot_interval_widths")

@@ -63,7 +63,9 @@ def plot_interpolation(
       ``(fig, ax)``.
 
     Example:
-      >>> plot_interpolation(alphas, {"raw": raw["test_loss"]})
+      >>> alphas = np.linspace(0, 1, 5)
+      >>> raw = 1 + np.sin(np.pi * alphas) * np.array([[0.5], [0.8]])  # 2 pairs
+      >>> plot_interpolation(alphas, {"raw": raw})
     """
     fig, ax = _axes(ax)
     x = np.asarray(alphas, float)
@@ -106,7 +108,9 @@ def plot_estimates(
       ``(fig, ax)``.
 
     Example:
-      >>> plot_estimates(barrier_summary(barriers, rng=0), xlabel="barrier")
+      >>> barriers = {"raw": [0.5, 0.8, 0.6], "aligned": [0.1, 0.0, 0.05]}
+      >>> table = initlab.restarts.barrier_summary(barriers, rng=0)
+      >>> plot_estimates(table, xlabel="barrier")
     """
     _need(table, (label, value, low, high), "plot_estimates")
     rows = table.sort_values(value, ascending=False) if sort else table
@@ -171,7 +175,12 @@ def plot_perturbation(
       ``(fig, axes)``.
 
     Example:
-      >>> plot_perturbation(result.table)
+      >>> import pandas as pd
+      >>> table = pd.DataFrame(dict(arm=["redraw", "eps=1e-02"],
+      ...     delta=[np.nan, 1e-2], std=[0.02, 0.001], std_low=[0.01, 0.0],
+      ...     std_high=[0.03, 0.002], disagreement=[0.2, 0.01],
+      ...     disagreement_low=[0.18, 0.0], disagreement_high=[0.22, 0.02]))
+      >>> plot_perturbation(table)   # or the perturb study's result.table
     """
     _need(table, ("arm", "delta"), "plot_perturbation")
     width = _width()

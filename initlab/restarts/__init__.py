@@ -24,10 +24,12 @@ How many restarts a comparison needs lives in :mod:`initlab.stats`
 (:func:`initlab.stats.restarts_needed` and its neighbours).
 
 Example:
-  >>> out = initlab.train("digits", num_restarts=16, steps=300,
-  ...                     keep_params=True, keep_predictions=True)
-  >>> preds = initlab.restarts.from_outcomes(out)
-  >>> initlab.restarts.ensemble_curve(preds, rng=0)
+  >>> rng = np.random.default_rng(0)   # 4 restarts' predictions of 50 examples
+  >>> probs = rng.dirichlet(np.ones(3), size=(4, 50))
+  >>> y = rng.integers(0, 3, 50)
+  >>> preds = initlab.restarts.RestartPredictions(y, probs.argmax(-1),
+  ...     np.take_along_axis(probs, y[None, :, None], -1)[..., 0], 3, probs)
+  >>> initlab.restarts.ensemble_curve(preds, rng=0)   # or from_outcomes(run)
 """
 
 from initlab.restarts.alignment import (

@@ -66,7 +66,8 @@ def mlp_layers(params: Any) -> list[tuple[Any, Any | None]]:
         supported).
 
     Example:
-      >>> [w.shape for w, _ in mlp_layers(initlab.models.mlp((8,), 4, 2).init(key))]
+      >>> params = initlab.models.mlp((8,), 4, 2).init(jax.random.key(0))
+      >>> [w.shape for w, _ in mlp_layers(params)]
       [(4, 8), (8, 2)]
     """
     found: dict[int, dict[str, Any]] = {}
@@ -102,7 +103,7 @@ def hidden_widths(params: Any) -> tuple[int, ...]:
     """The widths of the hidden layers (what :func:`permute_hidden` permutes).
 
     Example:
-      >>> hidden_widths(initlab.models.mlp((8, 16), 4, 2).init(key))
+      >>> hidden_widths(initlab.models.mlp((8, 16), 4, 2).init(jax.random.key(0)))
       (8, 16)
     """
     return tuple(int(np.shape(w)[1]) for w, _ in mlp_layers(params)[:-1])
@@ -144,6 +145,7 @@ def permute_hidden(params: Any, perms: Sequence[Any]) -> Any:
       ValueError: not an MLP tree, or perms that do not fit.
 
     Example:
+      >>> params = initlab.models.mlp((8,), 4, 2).init(jax.random.key(0))
       >>> swapped = permute_hidden(params, [np.array([1, 0, 2, 3, 4, 5, 6, 7])])
     """
     widths = hidden_widths(params)
@@ -210,6 +212,9 @@ def weight_matching(
       ValueError: trees that are not MLPs of the same widths.
 
     Example:
+      >>> model = initlab.models.mlp((8,), 4, 2)
+      >>> params_a = model.init(jax.random.key(0))
+      >>> params_b = model.init(jax.random.key(1))
       >>> perms, aligned = weight_matching(params_a, params_b)
 
     References:
@@ -264,7 +269,8 @@ def check_permutable(model: Any, params: Any, x: Any, *, rtol: float = 1e-4) -> 
       ValueError: what is supported and why this model is not.
 
     Example:
-      >>> check_permutable(initlab.models.mlp((16,), 4, 2), params, x)
+      >>> model = initlab.models.mlp((16,), 4, 2)
+      >>> check_permutable(model, model.init(jax.random.key(0)), np.ones((3, 4)))
     """
     name = getattr(model, "name", type(model).__name__)
     try:

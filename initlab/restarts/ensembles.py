@@ -104,7 +104,11 @@ def ensemble_metrics(
         predictions cannot give (the message says how to get them).
 
     Example:
-      >>> ensemble_metrics(preds, [[0, 1, 2]])["accuracy"]
+      >>> preds = RestartPredictions(labels=np.array([0, 1, 1]),
+      ...     predicted=np.array([[0, 1, 0], [0, 0, 1], [1, 1, 1]]),
+      ...     p_true=np.array([[0.9, 0.6, 0.4], [0.8, 0.3, 0.7], [0.2, 0.9, 0.8]]),
+      ...     num_classes=2)
+      >>> ensemble_metrics(preds, [[0, 1, 2]])["accuracy"]   # majority vote
     """
     where = "ensemble_metrics"
     combine = _combine(preds, combine, where)
@@ -220,6 +224,10 @@ def ensemble_curve(
       ValueError / TypeError: bad ks, metrics or combine.
 
     Example:
+      >>> preds = RestartPredictions(labels=np.array([0, 1, 1]),
+      ...     predicted=np.array([[0, 1, 0], [0, 0, 1], [1, 1, 1]]),
+      ...     p_true=np.array([[0.9, 0.6, 0.4], [0.8, 0.3, 0.7], [0.2, 0.9, 0.8]]),
+      ...     num_classes=2)
       >>> curve = ensemble_curve(preds, rng=0)
       >>> curve[curve.metric == "accuracy"][["k", "value", "low", "high"]]
 

@@ -54,7 +54,9 @@ def interpolate(params_a: Any, params_b: Any, alpha: Any) -> Any:
     model interpolated with itself is itself, bit for bit, at every alpha.
 
     Example:
-      >>> mid = interpolate(params_a, params_b, 0.5)
+      >>> model = initlab.models.mlp((8,), 4, 2)
+      >>> a, b = model.init(jax.random.key(0)), model.init(jax.random.key(1))
+      >>> mid = interpolate(a, b, 0.5)
     """
     alpha = jnp.asarray(alpha)
 
@@ -90,8 +92,8 @@ def interpolation_curves(
     Args:
       evaluate: ``params -> {metric: scalar}``, pure JAX (e.g.
         :func:`evaluator` of the run's core).
-      params_a, params_b: stacks of parameters with the pair axis first (P,
-        ...): pair p runs from ``params_a[p]`` to ``params_b[p]``.
+      params_a, params_b: stacks of parameters with the pair axis first
+        (shapes (P, ...)): pair p runs from ``params_a[p]`` to ``params_b[p]``.
       num_points: alphas evenly spaced in [0, 1], ends included (>= 2).
       block: pairs per compiled call (bounds memory).
 
@@ -102,8 +104,14 @@ def interpolation_curves(
       ValueError: stacks of different structure or pair counts.
 
     Example:
-      >>> alphas, curves = interpolation_curves(evaluate, a_stack, b_stack)
-      >>> barrier(curves["train_loss"], higher_is_better=False)
+      >>> model = initlab.models.mlp((8,), 2, 1)
+      >>> evaluate = evaluator(initlab.make_train("xor", model, steps=1))
+      >>> draw = jax.vmap(lambda k: model.init(k, initlab.he_normal()))
+      >>> a_stack = draw(jax.random.split(jax.random.key(0), 3))
+      >>> b_stack = draw(jax.random.split(jax.random.key(1), 3))
+      >>> alphas, curves = interpolation_curves(evaluate, a_stack, b_stack,
+      ...                                       num_points=5)
+      >>> barrier(curves["train_loss"], higher_is_better=False)   # (3,)
     """
     where = "interpolation_curves"
     num_points = _checks.integer(num_points, "num_points", low=2, where=where)
@@ -187,7 +195,8 @@ def barrier_summary(
       ``high``, ``median``, ``max``.
 
     Example:
-      >>> barrier_summary({"raw": b_raw, "aligned": b_aligned}, rng=0)
+      >>> barrier_summary({"raw": [0.4, 0.6, 0.5], "aligned": [0.0, 0.1, 0.05]},
+      ...                 rng=0)
     """
     seeds = stats.as_rng(rng).spawn(len(barriers))
     rows = []

@@ -177,10 +177,11 @@ def shared_start(
 
     Example:
       >>> base = initlab.engine.keys.stream_key(0, "init", [0])[0]
-      >>> out = initlab.train("digits", {"redraw": "glorot_uniform",
-      ...     "bit 0": perturbation(bit=0)}, model=shared_start(
-      ...     initlab.models.mlp((32,), 64, 10), base), design="fixed_data",
-      ...     num_restarts=16, steps=300, keep_predictions=True)
+      >>> model = shared_start(initlab.models.mlp((8,), 64, 10), base)
+      >>> start = model.init(jax.random.key(1), perturbation(bit=0))
+      >>> # both arms in one run: initlab.train("digits", {"redraw":
+      >>> # "glorot_uniform", "bit 0": perturbation(bit=0)}, model=model,
+      >>> # design="fixed_data", num_restarts=16, keep_predictions=True)
 
     References:
       Summers & Dinneen (2021).
@@ -223,7 +224,11 @@ def changed_entries(base: Any, params: Any) -> np.ndarray:
       weight's last place).
 
     Example:
-      >>> changed_entries(base_params, out.initial_params)
+      >>> model = initlab.models.mlp((8,), 4, 2)
+      >>> base_params = model.init(jax.random.key(0), initlab.glorot_uniform())
+      >>> draw = jax.vmap(lambda k: shared_start(model, 0).init(k, perturbation(bit=0)))
+      >>> changed_entries(base_params, draw(jax.random.split(jax.random.key(1), 3)))
+      array([1, 1, 1])
     """
     leaves_b = jax.tree.leaves(base)
     leaves_p = jax.tree.leaves(params)

@@ -161,10 +161,10 @@ def from_outcomes(
       KeyError: an unknown initializer.
 
     Example:
-      >>> out = initlab.train("digits", num_restarts=8, steps=100,
-      ...                     keep_predictions=True, progress=False)
+      >>> out = initlab.train("digits", model=initlab.models.mlp((8,), 64, 10),
+      ...     num_restarts=4, steps=10, keep_predictions=True, progress=False)
       >>> from_outcomes(out).predicted.shape
-      (8, 540)
+      (4, 540)
     """
     missing = {"test_predicted", "test_p_true"} - set(outcomes.per_example)
     if missing:
@@ -251,9 +251,11 @@ def predict(
       ValueError: params without a restart axis or labels of another length.
 
     Example:
-      >>> preds = predict(model, out.final_params, task.x_test, task.y_test)
+      >>> model, task = initlab.models.mlp((8,), 64, 10), initlab.get_task("digits")
+      >>> params = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 4))
+      >>> preds = predict(model, params, task.x_test, task.y_test)
       >>> preds.probs.shape
-      (8, 540, 10)
+      (4, 540, 10)
     """
     import jax
     import jax.numpy as jnp

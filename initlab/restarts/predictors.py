@@ -85,8 +85,10 @@ def init_features(
         ``ntk_examples``.
 
     Example:
-      >>> feats = init_features(model, out.initial_params, task.x_train[:256],
-      ...                       task.y_train[:256], task.loss)
+      >>> model, task = initlab.models.mlp((8,), 64, 10), initlab.get_task("digits")
+      >>> params = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 4))
+      >>> feats = init_features(model, params, task.x_train[:64],
+      ...                       task.y_train[:64], task.loss, ntk_examples=4)
     """
     where = "init_features"
     ntk_examples = _checks.positive_int(ntk_examples, "ntk_examples", where=where)
@@ -214,7 +216,11 @@ def predictor_table(
         feature.
 
     Example:
-      >>> predictor_table(feats, out.values("test_accuracy"), rng=0)
+      >>> rng = np.random.default_rng(0)
+      >>> feats = pd.DataFrame({"grad_norm": rng.normal(size=30),
+      ...                       "loss": rng.normal(size=30)})
+      >>> accuracy = 0.9 + 0.01 * feats.grad_norm + 0.005 * rng.normal(size=30)
+      >>> predictor_table(feats, accuracy, rng=0, n_resamples=200)
 
     References:
       Spearman (1904); Holm (1979).
@@ -316,7 +322,11 @@ def held_out_check(
       ValueError: as :func:`predictor_table`; folds outside 2..R.
 
     Example:
-      >>> check = held_out_check(feats, out.values("test_accuracy"), rng=0)
+      >>> rng = np.random.default_rng(0)
+      >>> feats = pd.DataFrame({"grad_norm": rng.normal(size=30),
+      ...                       "loss": rng.normal(size=30)})
+      >>> accuracy = 0.9 + 0.01 * feats.grad_norm + 0.005 * rng.normal(size=30)
+      >>> check = held_out_check(feats, accuracy, rng=0, n_permutations=50)
       >>> check["rho"], check["p"]
     """
     where = "held_out_check"

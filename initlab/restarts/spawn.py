@@ -47,7 +47,7 @@ def train_core(config: TrainConfig, label: str | None = None) -> TrainCore:
         (lists of learning rates or init scales: one core per value).
 
     Example:
-      >>> core = train_core(initlab.TrainConfig(task="digits", steps=300))
+      >>> core = train_core(initlab.TrainConfig(task="digits", steps=30))
     """
     run = resolve(config)
     if run.axes:
@@ -125,9 +125,12 @@ def spawn(
         on), or spawn steps outside [0, steps).
 
     Example:
-      >>> core = train_core(config)
-      >>> init_keys, data_keys = initlab.stream_keys(0, range(8), range(8))
-      >>> children = spawn(core, init_keys, data_keys, (0, 50))
+      >>> core = initlab.make_train("digits", initlab.models.mlp((8,), 64, 10),
+      ...                           steps=20)
+      >>> init_keys, data_keys = initlab.stream_keys(0, range(2), range(2))
+      >>> children = spawn(core, init_keys, data_keys, (0, 10))
+      >>> children[10]["metrics_a"]["test_accuracy"].shape
+      (2,)
 
     References:
       Frankle et al. (2020).
