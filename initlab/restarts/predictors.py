@@ -105,13 +105,17 @@ def init_features(
     stack = jax.tree.map(jnp.asarray, params)
     columns: dict[str, np.ndarray] = {}
     if getattr(model, "intermediates", None) is not None:
-        # The diagnostics draw params from keys; give them the stored ones:
-        # "key" i picks restart i of the stack.
-        stored = dataclasses.replace(
-            model, init=lambda i, *_: jax.tree.map(lambda a: a[i], stack)
-        )
+        # The diagnostics draw params from typed keys; give them the stored
+        # ones: key i carries the data (0, i) and picks restart i of the stack.
+        def pick(key, *_):
+            i = jax.random.key_data(key)[1]
+            return jax.tree.map(lambda a: a[i], stack)
+
+        index = jnp.stack([jnp.zeros(r, jnp.uint32), jnp.arange(r, dtype=jnp.uint32)])
+        keys = jax.random.wrap_key_data(index.T, impl="threefry2x32")
+        stored = dataclasses.replace(model, init=pick)
         sig = diagnostics.model_signal_propagation(
-            stored, jnp.arange(r), x, activation=activation
+            stored, keys, x, activation=activation
         )
         q = np.asarray(sig.second_moment)
         for layer in range(q.shape[1]):
