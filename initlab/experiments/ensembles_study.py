@@ -71,7 +71,8 @@ def ensembles(
       summary), ``power`` (restarts needed) and ``widths``.
 
     Example:
-      >>> result = ensembles(small=True, num_restarts=4, steps=5, progress=False)
+      >>> result = initlab.experiments.run_study("ensembles", small=True,
+      ...     num_restarts=4, steps=5, progress=False)
       >>> result.table[["initializer", "single", "ensemble", "disagreement"]]
 
     References:

@@ -75,7 +75,8 @@ def landscape(
         support (with align), spawn steps outside [0, steps).
 
     Example:
-      >>> result = landscape(small=True, num_restarts=2, steps=20, progress=False)
+      >>> result = initlab.experiments.run_study("landscape", small=True,
+      ...     num_restarts=2, steps=20, progress=False)
       >>> result.table[["initializer", "condition", "metric", "mean"]]
 
     References:

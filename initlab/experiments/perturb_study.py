@@ -76,7 +76,8 @@ def perturb(
         restart, no arm besides the redraw.
 
     Example:
-      >>> result = perturb(small=True, num_restarts=3, steps=5, progress=False)
+      >>> result = initlab.experiments.run_study("perturb", small=True,
+      ...     num_restarts=3, steps=5, progress=False)
       >>> result.table[["arm", "delta", "std", "disagreement_base"]]
 
     References:

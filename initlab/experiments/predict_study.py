@@ -71,7 +71,8 @@ def predict(
       restart) and ``checks`` (the held-out checks).
 
     Example:
-      >>> result = predict(small=True, num_restarts=6, steps=5, progress=False)
+      >>> result = initlab.experiments.run_study("predict", small=True,
+      ...     num_restarts=6, steps=5, progress=False)
       >>> result.extra["checks"]
 
     References:
