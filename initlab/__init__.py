@@ -13,7 +13,16 @@ Example:
 
 from importlib import metadata as _metadata
 
-from initlab import diagnostics, models, parametrization, plots, report, stats, tasks
+from initlab import (
+    diagnostics,
+    models,
+    parametrization,
+    plots,
+    report,
+    restarts,
+    stats,
+    tasks,
+)
 from initlab import initializers as _initializers
 from initlab.engine import (
     DESIGNS,
@@ -58,6 +67,7 @@ __all__ = [
     "names", "plan", "plots", "register", "reinit", "report", "restart_seeds", "stats",
     "stream_keys", "tasks", "to_config", "train", "use_cpu_devices",
     "write_report",
+    "restarts",
     *_initializers.__all__,
 ]  # fmt: skip
 __all__ += ["parametrization"]

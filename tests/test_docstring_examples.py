@@ -84,7 +84,8 @@ EXAMPLES = list(examples())
 USUAL = {"initlab", "jax", "jnp", "np", "dataclasses"}
 # Calls that train, run a study or a benchmark: seconds of compile each.
 TRAINS = re.compile(
-    r"\b(train|run_benchmark|symmetry|zoo|lsuv_model|depth_sweep|run_study"
+    r"\b(train|run_benchmark|run_gpu_benchmark|main|symmetry|zoo|xor|depth|variance"
+    r"|lsuv_model|depth_sweep|run_study|spawn"
     r"|signal_propagation|model_signal_propagation)\(|STUDIES\[.*\]\.run\("
 )
 ALL = os.environ.get("INITLAB_ALL_EXAMPLES") == "1"

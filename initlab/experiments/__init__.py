@@ -12,6 +12,12 @@ and the folder it wrote). :data:`STUDIES` maps names to them; every study has a
 * ``variance``: a grid of init seeds x data-order seeds; the share of the
   variance of the outcome from each.
 * ``depth``: signal propagation at initialization across depth.
+* ``ensembles``: ensembles of k restarts, how restarts differ, how many a
+  comparison needs.
+* ``landscape``: barriers on the line between restarts, raw, aligned and
+  from a shared early checkpoint.
+* ``predict``: does anything measured at initialization predict the outcome?
+* ``perturb``: restarts that share one start but for one weight.
 * ``width``: the best learning rate against width under SP and µP.
 
 Example:
@@ -33,12 +39,16 @@ from typing import Any
 from initlab import _checks
 from initlab.experiments import zoo_study as zoo_study  # patched by tests
 from initlab.experiments.depth_study import DEPTH, depth
+from initlab.experiments.ensembles_study import ENSEMBLES, ensembles
+from initlab.experiments.landscape_study import LANDSCAPE, landscape
 from initlab.experiments.options import (
     Options,
     build_model,
     parse_initializers,
     resolve_initializers,
 )
+from initlab.experiments.perturb_study import PERTURB, perturb
+from initlab.experiments.predict_study import PREDICT, predict
 from initlab.experiments.result import StudyResult, format_summary
 from initlab.experiments.study import Study
 from initlab.experiments.symmetry_study import (
@@ -56,6 +66,7 @@ __all__ = [
     "build_model", "check_options", "count_distinct_units", "depth",
     "format_summary", "parse_initializers", "resolve_initializers", "run_study",
     "seed_grid", "study_options", "symmetry", "variance", "xor", "zoo",
+    "ensembles", "landscape", "perturb", "predict",
 ]  # fmt: skip
 __all__ += ["width"]
 
@@ -63,6 +74,7 @@ __all__ += ["width"]
 # ----- the registry of studies ------------------------------------------------------
 
 STUDIES: dict[str, Study] = {s.name: s for s in (ZOO, SYMMETRY, XOR, VARIANCE, DEPTH)}
+STUDIES.update({s.name: s for s in (ENSEMBLES, LANDSCAPE, PREDICT, PERTURB)})
 STUDIES["width"] = WIDTH
 
 

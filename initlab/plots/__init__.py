@@ -24,18 +24,33 @@ final metric is spread), :mod:`~initlab.plots.curves` (how training went),
 :mod:`~initlab.plots.profiles` (what choosing among restarts buys),
 :mod:`~initlab.plots.variance` (where the variance comes from),
 :mod:`~initlab.plots.layers` (signal per layer at init).
+Of the restarts themselves: :mod:`~initlab.plots.ensembles` (restarts as a
+sample: ensembles, agreement, calibration, how many restarts) and
+:mod:`~initlab.plots.landscape` (the line between restarts, barriers,
+perturbed starts).
 """
 
 from initlab.plots.comparisons import plot_improvement_matrix
 from initlab.plots.coord_check import plot_coord_check
 from initlab.plots.curves import log_steps, plot_curve_panels, plot_curves
 from initlab.plots.distributions import plot_distributions, plot_ecdf, plot_ecdf_split
+from initlab.plots.ensembles import (
+    plot_agreement,
+    plot_ensemble_curves,
+    plot_interval_widths,
+    plot_reliability,
+)
 from initlab.plots.hyper import (
     plot_best_values,
     plot_coordinate_curves,
     plot_landscape,
 )
 from initlab.plots.intervals import plot_interval_estimates
+from initlab.plots.landscape import (
+    plot_estimates,
+    plot_interpolation,
+    plot_perturbation,
+)
 from initlab.plots.layers import plot_layer_stats
 from initlab.plots.profiles import plot_best_of_k, plot_profiles
 from initlab.plots.strips import plot_strips
@@ -48,6 +63,8 @@ __all__ = [
     "plot_ecdf_split", "plot_improvement_matrix", "plot_interval_estimates",
     "plot_layer_stats", "plot_profiles", "plot_strips", "plot_variance_components",
     "save_figure",
+    "plot_agreement", "plot_ensemble_curves", "plot_estimates", "plot_interpolation",
+    "plot_interval_widths", "plot_perturbation", "plot_reliability",
 ]  # fmt: skip
 __all__ += ["plot_best_values", "plot_coord_check", "plot_coordinate_curves",
             "plot_landscape"]  # fmt: skip

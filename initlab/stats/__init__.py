@@ -14,6 +14,10 @@ initializer label: :func:`summary_table`, :func:`compare_with_best`,
 and :func:`check_values` are the argument helpers every statistic uses; plots
 and reports use them too.
 
+How many restarts a comparison needs, from a pilot run: :func:`restarts_needed`,
+:func:`power_at`, :func:`minimum_difference`, :func:`expected_interval_width`
+and :func:`per_restart_variance` (module ``power``).
+
 Bad input raises, never returns a silent NaN: empty arrays, NaN or inf values
 (usually diverged restarts; see :func:`drop_diverged`), confidence outside
 (0, 1), k outside 1..n, mismatched lengths.
@@ -50,6 +54,13 @@ from initlab.stats.failures import (
 )
 from initlab.stats.grids import seed_grid, variance_split
 from initlab.stats.landscape import base_labels, best_value, landscape
+from initlab.stats.power import (
+    expected_interval_width,
+    minimum_difference,
+    per_restart_variance,
+    power_at,
+    restarts_needed,
+)
 from initlab.stats.tables import drop_diverged, summary_table
 from initlab.stats.variance import binomial_check, binomial_checks, variance_components
 
@@ -61,5 +72,7 @@ __all__ = [
     "performance_profile", "probability_of_improvement", "seed_grid",
     "success_rate", "summarize", "summary_table", "variance_components",
     "variance_split",
+    "expected_interval_width", "minimum_difference", "per_restart_variance", "power_at",
+    "restarts_needed",
 ]  # fmt: skip
 __all__ += ["base_labels", "best_value", "landscape"]
