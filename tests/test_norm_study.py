@@ -101,4 +101,4 @@ def test_the_model_is_the_registered_resnet():
     config = NORM_SCALE.run_config(small=True, norms=["none"])
     run = initlab.engine.resolve(config)
     assert run.model.name == "resnet-none-2x16"
-    assert list(run.initializers) == ["none s=0.1", "none s=10"]
+    assert list(run.initializers) == ["none s=1"]

@@ -285,6 +285,13 @@ class DenseResNet(nnx.Module):
       branch layers draw ``kernel_init`` times ``L^{-1/(2m-2)}`` with ``L =
       num_blocks`` (:func:`initlab.fixup`); the stem draws ``kernel_init``.
 
+    Dense rather than convolutional blocks: what normalization and Fixup act
+    on, the residual stream and the scale of each branch, is the same in both
+    (Fixup's rule depends only on L and m), and a 3x3 conv layer of only 16
+    channels on the 8x8 digits costs 64 * 9 * 16^2, ~36x the multiply-adds of
+    a dense layer of width 64 per example: on two CPU cores, too few
+    restarts per cell.
+
     The engine passes one ``kernel_init`` for every kernel; the model decides
     how each layer uses it (above). The residual stream's pre-activations
     (the stem's, then each block's ``h + branch(h)``) are sown under
