@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import initlab
+from initlab import cli
 from initlab.experiments import norm_study
 from initlab.experiments.norm_study import NORM_SCALE, norm_scale
 
@@ -102,3 +103,15 @@ def test_the_model_is_the_registered_resnet():
     run = initlab.engine.resolve(config)
     assert run.model.name == "resnet-none-2x16"
     assert list(run.initializers) == ["none s=1"]
+
+
+def test_the_command_line_plans_it_with_its_own_options(tmp_path, capsys,
+                                                       monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # a run would write its default folder here
+    argv = ["run", "norm_scale", "--small", "--dry-run", "--devices", "1",
+            "--scales", "0.5,2"]  # fmt: skip
+    assert cli.main(argv) == 0
+    # The first norm's run: 2 scales as 2 initializers x 2 small restarts.
+    out = capsys.readouterr().out
+    assert "plan: " in out and "4 rows" in out, out
+    assert not list(tmp_path.iterdir())  # a dry run trains and writes nothing
