@@ -206,7 +206,8 @@ def test_bad_arguments_raise():
         M.cnn1d(40, 1, (4,), 10).apply(M.cnn1d(40, 1, (4,), 10).init(KEY),
                                        jnp.ones((2, 39)))  # fmt: skip
     assert set(M.MODELS) == {"mlp", "cnn1d", "gru", "lstm", "mnist1d_conv",
-                             "mnist1d_mlp", "mnist1d_gru"}  # fmt: skip
+                             "mnist1d_mlp", "mnist1d_gru", "cnn2d",
+                             "resnet"}  # fmt: skip
     assert M.num_params(M.mlp((2,), 2, 1).init(KEY)) == 9
 
 

@@ -18,6 +18,8 @@ and the folder it wrote). :data:`STUDIES` maps names to them; every study has a
   from a shared early checkpoint.
 * ``predict``: does anything measured at initialization predict the outcome?
 * ``perturb``: restarts that share one start but for one weight.
+* ``norm_scale``: the init's scale over four decades x {BatchNorm, no
+  normalization, Fixup} on the residual MLP ``resnet``.
 * ``width``: the best learning rate against width under SP and µP.
 
 Example:
@@ -28,8 +30,8 @@ Example:
 Rooms: ``options`` (initializers, models and run controls, checked before
 anything compiles), ``result`` (:class:`StudyResult` and its text), one module
 per study (``zoo_study``, ``symmetry_study``, ``xor_study``, ``variance_study``,
-``depth_study``; named apart from the study functions they hold) and, here, the
-registry :data:`STUDIES` with :func:`run_study`.
+``depth_study``, ``norm_study``; named apart from the study functions they
+hold) and, here, the registry :data:`STUDIES` with :func:`run_study`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from initlab.experiments import zoo_study as zoo_study  # patched by tests
 from initlab.experiments.depth_study import DEPTH, depth
 from initlab.experiments.ensembles_study import ENSEMBLES, ensembles
 from initlab.experiments.landscape_study import LANDSCAPE, landscape
+from initlab.experiments.norm_study import NORM_SCALE, NORM_SCALES, norm_scale
 from initlab.experiments.options import (
     Options,
     build_model,
@@ -62,10 +65,10 @@ from initlab.experiments.xor_study import XOR, XOR_RANGES, xor
 from initlab.experiments.zoo_study import ZOO, ZOO_STEPS, zoo
 
 __all__ = [
-    "STUDIES", "Study", "XOR_RANGES", "ZOO_STEPS", "Options", "StudyResult",
-    "build_model", "check_options", "count_distinct_units", "depth",
-    "format_summary", "parse_initializers", "resolve_initializers", "run_study",
-    "seed_grid", "study_options", "symmetry", "variance", "xor", "zoo",
+    "NORM_SCALES", "STUDIES", "Study", "XOR_RANGES", "ZOO_STEPS", "Options",
+    "StudyResult", "build_model", "check_options", "count_distinct_units", "depth",
+    "format_summary", "norm_scale", "parse_initializers", "resolve_initializers",
+    "run_study", "seed_grid", "study_options", "symmetry", "variance", "xor", "zoo",
     "ensembles", "landscape", "perturb", "predict",
 ]  # fmt: skip
 __all__ += ["width"]
@@ -74,7 +77,9 @@ __all__ += ["width"]
 # ----- the registry of studies ------------------------------------------------------
 
 STUDIES: dict[str, Study] = {s.name: s for s in (ZOO, SYMMETRY, XOR, VARIANCE, DEPTH)}
-STUDIES.update({s.name: s for s in (ENSEMBLES, LANDSCAPE, PREDICT, PERTURB)})
+STUDIES.update(
+    {s.name: s for s in (ENSEMBLES, LANDSCAPE, PREDICT, PERTURB, NORM_SCALE)}
+)
 STUDIES["width"] = WIDTH
 
 

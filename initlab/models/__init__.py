@@ -13,7 +13,12 @@ Parameter paths (for :func:`initlab.reinit` rules) of the reference models:
 ``MLP``: ``layers/<i>/kernel|bias`` (output layer last); ``CNN1D``:
 ``convs/<i>/kernel|bias`` and ``head/kernel|bias``; ``GRUClassifier`` /
 ``LSTMClassifier``: ``rnn/cell/dense_i/kernel`` (input),
-``rnn/cell/dense_h/kernel`` (recurrent), the cell's bias, ``head/kernel|bias``.
+``rnn/cell/dense_h/kernel`` (recurrent), the cell's bias, ``head/kernel|bias``;
+``CNN2D``: ``convs/<i>/kernel|bias``, ``norms/<i>/scale|bias`` (BatchNorm),
+``head/kernel|bias``; ``DenseResNet``: ``stem/kernel``,
+``blocks/<b>/layers/<j>/kernel`` (branch layer j of block b), BatchNorm's
+``stem_norm`` and ``blocks/<b>/norms/<j>``, Fixup's ``blocks/<b>/bias_in``,
+``bias_out``, ``multiplier``, ``stem_bias``, ``head_bias``, and ``head/kernel|bias``.
 
 The MNIST-1D reference models (:mod:`initlab.models.mnist1d`, PyTorch's
 default init when no initializer is given; ``MODELS`` names in brackets):
@@ -34,6 +39,13 @@ from initlab.models.modules import (
     LSTMClassifier,
     get_activation,
 )
+from initlab.models.normalized import (
+    CNN2D,
+    NORMS,
+    DenseResNet,
+    cnn2d,
+    resnet,
+)
 from initlab.models.pure import (
     MODELS,
     PureModel,
@@ -50,10 +62,15 @@ from initlab.models.pure import (
     residual_mlp,
 )
 
+# The registry is complete once this package is imported (pure.py cannot name
+# these models: normalized.py builds them with its from_nnx).
+MODELS.update(cnn2d=cnn2d, resnet=resnet)
+
 __all__ = [
-    "ACTIVATIONS", "CNN1D", "ConvBase", "GRUBase", "GRUClassifier",
-    "LSTMClassifier", "MLP", "MODELS", "PureModel", "ResidualMLP", "cnn1d",
-    "conv1d_patches", "conv_base", "conv_output_length", "from_linen", "from_nnx",
-    "from_pure", "get_activation", "gru", "gru_base", "lstm", "mlp",
-    "mlp_from_params", "num_params", "residual_mlp",
+    "ACTIVATIONS", "CNN1D", "CNN2D", "ConvBase", "DenseResNet", "GRUBase",
+    "GRUClassifier", "LSTMClassifier", "MLP", "MODELS", "NORMS", "PureModel",
+    "ResidualMLP", "cnn1d", "cnn2d", "conv1d_patches", "conv_base",
+    "conv_output_length", "from_linen", "from_nnx", "from_pure", "get_activation",
+    "gru", "gru_base", "lstm", "mlp", "mlp_from_params", "num_params",
+    "residual_mlp", "resnet",
 ]  # fmt: skip
