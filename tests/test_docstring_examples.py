@@ -85,7 +85,7 @@ USUAL = {"initlab", "jax", "jnp", "np", "dataclasses"}
 # Calls that train, run a study or a benchmark: seconds of compile each.
 TRAINS = re.compile(
     r"\b(train|run_benchmark|run_gpu_benchmark|main|symmetry|zoo|xor|depth|variance"
-    r"|lsuv_model|depth_sweep|run_study|spawn"
+    r"|lsuv_model|depth_sweep|run_study|spawn|width|coord_check"
     r"|signal_propagation|model_signal_propagation)\(|STUDIES\[.*\]\.run\("
 )
 ALL = os.environ.get("INITLAB_ALL_EXAMPLES") == "1"
