@@ -94,11 +94,14 @@ def from_nnx(factory: Callable[..., nnx.Module], name: str | None = None) -> Pur
     """A :class:`PureModel` from an NNX module factory.
 
     ``params`` is the ``nnx.Param`` state of the module (``nnx.split(model,
-    nnx.Param, ...)``); any other state (batch statistics, ...) is taken once,
-    here, from a model built with ``nnx.Rngs(0)`` and held constant: it must not
-    depend on the key. ``apply`` merges the graph, the given params and that
-    state into a fresh module and calls it, so both functions are pure and work
-    under ``jit`` and ``vmap``.
+    nnx.Param, ...)``). Other state (``nnx.BatchStat`` running averages) is
+    the model's ``init_state``: the engine carries it through training, where
+    ``train_apply`` runs the module in training mode (batch statistics
+    updated, dropout masks drawn from the step's key) and ``eval_apply`` in
+    evaluation mode (running averages, no dropout). A module without such
+    state or RNG streams gets plain ``apply``. ``apply`` merges the graph, the
+    given params and the built state into a fresh module and calls it, so
+    every function is pure and works under ``jit`` and ``vmap``.
 
     Args:
       factory: ``factory(*, kernel_init=..., bias_init=..., rngs) -> nnx.Module``;
