@@ -310,9 +310,10 @@ for task in TASKS:
 # so the barrier between restarts is made by the start alone; Frankle et
 # al. saw instability at init only for larger networks. Second, how
 # differently the two tasks treat a perturbation. On digits, training
-# shrinks it: the std of the final test loss is 1.5e-08 for one flipped bit
-# and 4.9e-05 for eps = 1e-2, against 0.017 for redraws, so the changed
-# starts converge to almost the same function. On MNIST-1D, where restarts
+# does not amplify it: the std of the final test loss is 1.5e-08 for one
+# flipped bit (a change of 7e-9) and 4.9e-05 for eps = 1e-2 (damped),
+# against 0.017 for redraws, so the changed starts converge to almost the
+# same function. On MNIST-1D, where restarts
 # disagree on 29 % of examples, one flipped bit is amplified into a test
 # loss std of 6.0e-04 (from a change of 7e-9), yet still only a tenth or
 # less of a redraw's diversity after 1000 steps; Summers & Dinneen found
