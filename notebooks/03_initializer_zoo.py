@@ -438,9 +438,9 @@ plt.show()
 #   straddles 0.5: no initializer is better or worse at convergence. This
 #   run changes three things at once (the model, Adam, 10x the steps) and
 #   does not say which of them closes the gap of the short run.
-# * **On the GRU** (recurrent kernel orthogonal in every arm) He normal 0.705
-#   [0.655, 0.753] and LeCun 0.739 [0.704, 0.774] beat glorot_uniform 0.577
-#   [0.551, 0.604] (P = 0.91 [0.70, 1.00] and 1.00 [1.00, 1.00]); orthogonal
+# * **On the GRU** (recurrent kernel orthogonal in every arm) He normal 0.702
+#   [0.647, 0.755] and LeCun 0.744 [0.720, 0.771] beat glorot_uniform 0.577
+#   [0.551, 0.604] (P = 0.90 [0.70, 1.00] and 1.00 [1.00, 1.00]); orthogonal
 #   input kernels did not (0.561, P = 0.41 [0.13, 0.72]).
 # * **"Small random values": small, but not too small.** Final accuracy vs
 #   the variance scale `s` (Var w = s / fan_in) is a plateau from s = 0.1
