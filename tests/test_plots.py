@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -267,8 +268,20 @@ def test_every_plot_draws_on_a_given_ax_or_makes_one(outcomes):
             outcomes, "test_accuracy", ax=ax
         ),
     }
-    # Every public plot_* function is covered here.
-    assert sorted([*calls, *panels]) == sorted(
+    # Every public plot_* function is covered here, or (figures of a study's
+    # own tables) in that study's tests.
+    elsewhere = {
+        "test_restarts_studies.py": ["plot_agreement", "plot_ensemble_curves",
+            "plot_estimates", "plot_interpolation", "plot_interval_widths",
+            "plot_perturbation", "plot_reliability"],
+        "test_landscape.py": ["plot_best_values", "plot_coordinate_curves",
+                              "plot_landscape"],
+        "test_parametrization.py": ["plot_coord_check"],
+    }  # fmt: skip
+    for file, names in elsewhere.items():
+        text = (Path(__file__).parent / file).read_text()
+        assert all(f"{name}(" in text for name in names), file
+    assert sorted([*calls, *panels, *sum(elsewhere.values(), [])]) == sorted(
         n for n in plots.__all__ if n.startswith("plot_")
     )
     for name, call in calls.items():
