@@ -190,8 +190,10 @@ def test_coord_check_mup_stays_flat_and_sp_with_adam_grows():
     assert set(r.layer) == {"layer 1", "layer 2", "output"} and set(r.t) == {0, 1, 2}
     from initlab.plots import plot_coord_check
 
-    fig, axes = plot_coord_check(mup)  # one panel per step, layers in the legend
-    assert len(axes) == 3 and len(axes[0].get_lines()) >= 3
+    fig, axes = plot_coord_check(mup)  # one panel per step, a line per layer
+    axes = np.ravel(axes)
+    assert [a.get_title() for a in axes] == ["t = 0", "t = 1", "t = 2"]
+    assert len(axes[1].get_lines()) >= 3
     sp = coord_ratios(coord_check(Parametrization("sp", BASE), widths, **settings),
                       *widths).set_index(["layer", "t"])["ratio"]  # fmt: skip
     # SP: an Adam step moves a width-n layer's output by ~n x the step, so
