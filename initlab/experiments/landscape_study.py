@@ -16,7 +16,7 @@ from initlab import _checks, restarts, stats
 from initlab.engine import TrainConfig, resolve, train
 from initlab.engine.keys import stream_key
 from initlab.experiments.options import _out_path
-from initlab.experiments.restart_reports import Page, ci, save
+from initlab.experiments.restart_reports import Page, ci, save, slug
 from initlab.experiments.result import StudyResult, _run_settings, _settings_text
 from initlab.experiments.study import Study
 
@@ -261,7 +261,7 @@ def _write(out: Path, table, curves, alphas, settings, text) -> None:
                 ax=axes[1],
             )
             fig.suptitle(f"{label}: along the line between two restarts")
-            name = f"interpolation_{_slug(label)}"
+            name = f"interpolation_{slug(label)}"
             figures.append(
                 (
                     save(fig, out, name),
@@ -296,10 +296,6 @@ def _write(out: Path, table, curves, alphas, settings, text) -> None:
         figures=figures,
     )
     page.write(out, settings)
-
-
-def _slug(label: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in label)
 
 
 def _defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pandas as pd
 from initlab import _checks, restarts, stats
 from initlab.engine import TrainConfig, resolve, train
 from initlab.experiments.options import _out_path
-from initlab.experiments.restart_reports import Page, save
+from initlab.experiments.restart_reports import Page, save, slug
 from initlab.experiments.result import StudyResult, _run_settings, _settings_text
 from initlab.experiments.study import Study
 
@@ -233,7 +233,7 @@ def _write(out: Path, table, checks, features, outcomes, settings, text) -> None
     table.to_csv(out / "predictors.csv", index=False)
     checks.drop(columns="chosen").to_csv(out / "held_out.csv", index=False)
     for label, feats in features.items():
-        feats.to_csv(out / f"features_{_slug(label)}.csv", index=False)
+        feats.to_csv(out / f"features_{slug(label)}.csv", index=False)
     page = Page(
         "initlab predict: does the start predict the outcome?",
         "Diagnostics of each restart's initial parameters against its final "
@@ -251,7 +251,7 @@ def _write(out: Path, table, checks, features, outcomes, settings, text) -> None
             ax.set_title(f"{label}: features at init vs final {metric}")
             figures.append(
                 (
-                    save(fig, out, f"rho_{_slug(label)}_{metric}"),
+                    save(fig, out, f"rho_{slug(label)}_{metric}"),
                     f"{label}: rank correlation of each feature with the "
                     f"final {metric}.",
                 )
@@ -285,7 +285,7 @@ def _write(out: Path, table, checks, features, outcomes, settings, text) -> None
             )
             figures.append(
                 (
-                    save(fig, out, f"scatter_{_slug(label)}"),
+                    save(fig, out, f"scatter_{slug(label)}"),
                     f"{label}: final test accuracy against {name}.",
                 )
             )
@@ -294,10 +294,6 @@ def _write(out: Path, table, checks, features, outcomes, settings, text) -> None
         "Held-out check", text[3:], table=checks.drop(columns="chosen").round(4)
     )
     page.write(out, settings)
-
-
-def _slug(label: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in label)
 
 
 def _defaults(small: bool, given: Mapping[str, Any]) -> dict[str, Any]:

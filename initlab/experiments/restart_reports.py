@@ -48,6 +48,16 @@ def md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def slug(label: str) -> str:
+    """A label as a file-name part: every non-alphanumeric character is ``_``.
+
+    Example:
+      >>> slug("U(-1, 1)")
+      'U__1__1_'
+    """
+    return "".join(c if c.isalnum() else "_" for c in label)
+
+
 def save(fig: Any, out: Path, name: str) -> str:
     """Writes ``figures/<name>.png`` (+ .svg) under ``out``; returns its path."""
     from initlab import plots
